@@ -1,0 +1,1 @@
+"""The `s3gan` command line."""

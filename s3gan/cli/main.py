@@ -1,0 +1,33 @@
+"""`s3gan`: one entry point; each command group registers itself and imports its heavy
+dependencies (torch, Ray) only when it runs, so `s3gan --help` and `s3gan spec` stay light."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from s3gan import __version__
+from s3gan.cli import spec_cmd
+
+COMMAND_GROUPS = (spec_cmd,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="s3gan",
+        description="Class-conditional GANs with few labels (S³GAN family, Lucic et al. 2019).",
+    )
+    parser.add_argument("--version", action="version", version=f"s3gan {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

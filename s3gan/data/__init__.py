@@ -1,0 +1,1 @@
+"""Conversion to Parquet shards, labelled masks, storage and the plain reader."""

@@ -1,0 +1,1 @@
+"""FID/IS, Inception weights and sampling (truncation, grids, interpolation)."""

@@ -1,0 +1,1 @@
+"""The paper's methods as compositions of label and head strategies."""

@@ -1,0 +1,1 @@
+"""Network building blocks and the BigGAN / ResNet-v2 architectures."""

@@ -1,0 +1,260 @@
+"""The experiment document's sections, with the paper's defaults.
+
+Source of each default, by precedence (METHOD.md): the paper's text ("paper"), then the
+authors' code google/compare_gan ("compare_gan") where the paper is silent, then our own
+choice, said as such. Field names are snake_case in Python and camelCase in YAML and the CRD.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from s3gan.spec.methods import TRAITS, Method
+
+GROUP = "s3gan.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "S3GANExperiment"
+PLURAL = "s3ganexperiments"
+RESOLUTIONS = (32, 64, 128, 256)  # the architecture tables of s3gan.nn.biggan
+DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
+
+DnsLabel = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+]
+PositiveInt = Annotated[int, Field(ge=1)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class Labels(Section):
+    """Which labels the real images have (paper section 3)."""
+
+    # paper: k ∈ {2.5, 5, 10, 20}% per class; 10% is the headline result.
+    fraction: float = Field(0.1, gt=0.0, le=1.0)
+    # paper Table 5: hard S²L labels beat soft ones; every -CO run used soft (section 4).
+    pseudo_labels: Literal["hard", "soft"] | None = None
+    # paper: k ∈ {50, 100, 200, 500, 1000} k-means clusters, 50 was best.
+    clusters: int = Field(50, ge=2, le=100_000)
+
+
+class Dataset(Section):
+    """Shards written by ``s3gan data convert``: a local path or an s3:// URI."""
+
+    uri: str = Field(min_length=1)
+    resolution: Literal[32, 64, 128, 256] = 128  # paper: ImageNet at 128×128
+    num_classes: PositiveInt = 1000
+    train_split: str = "train"
+    eval_split: str = "validation"  # paper: FID against the ImageNet validation set
+
+
+class Model(Section):
+    """BigGAN G and D (paper appendix B) and the switches METHOD.md lists."""
+
+    ch: PositiveInt = 96  # paper Tables 6–11: ch = 96
+    z_dim: PositiveInt = 120  # paper section 4
+    shared_embedding_dim: PositiveInt = 128  # paper Table 10: embedding 1000×128
+    hierarchical_z: bool = True  # paper appendix B: z split into chunks per block
+    attention: bool = True  # paper appendix B: non-local block at 64×64 (at 128)
+    cbn_gain: Literal["gamma", "one-plus-gamma"] = "gamma"  # compare_gan: γ = W·c
+    upsampling: Literal["zero-insertion", "nearest"] = "zero-insertion"  # compare_gan: unpool
+    output_range: Literal["zero-one", "minus-one-one"] = "zero-one"  # compare_gan: (tanh+1)/2
+    init: Literal["orthogonal", "normal", "xavier"] = "orthogonal"  # compare_gan config
+    spectral_norm: bool = True  # paper section 4: in G and D
+
+
+class Pretraining(Section):
+    """The feature extractor F, a ResNet-v2 (paper section 4, "pre-training")."""
+
+    depth: Literal[26, 50, 101] = 50  # paper: ResNet-50 v2
+    widening: PositiveInt = 16  # paper: widening factor 16 (base width 16·k)
+    epochs: PositiveInt = 65  # paper
+    batch_size: PositiveInt = 2048  # paper
+    unlabelled_per_batch: PositiveInt = 1536  # paper: B = 1536
+    base_learning_rate: float = Field(0.1, gt=0.0)  # paper: lr = 0.1·B/256
+    warmup_epochs: int = Field(5, ge=0)  # paper
+    decay_epochs: tuple[PositiveInt, ...] = (45, 55)  # paper: ÷10 at 45 and 55
+    decay_factor: float = Field(0.1, gt=0.0, le=1.0)  # paper
+    momentum: Probability = 0.9  # ours: paper silent; Goyal et al. (2017), which it follows
+    weight_decay: float = Field(1e-4, ge=0.0)  # ours: paper silent; Goyal et al. (2017)
+    gamma: float = Field(0.5, ge=0.0)  # paper: γ = 0.5 in eq. 2
+
+
+class Ema(Section):
+    enabled: bool = True  # compare_gan BigGAN-128 config
+    decay: float = Field(0.9999, gt=0.0, lt=1.0)  # compare_gan
+    start_step: int = Field(40_000, ge=0)  # compare_gan
+
+
+class Checkpointing(Section):
+    every_steps: PositiveInt = 5_000  # ours
+    every_minutes: float = Field(30.0, gt=0.0)  # ours: bounds work lost to preemption
+    keep: PositiveInt = 3  # ours: the last K; best-FID and last-good are kept besides
+
+
+class Collapse(Section):
+    """Detection and automatic rollback (BigGAN section 4.2's collapse signals)."""
+
+    rollback: bool = False
+    max_rollbacks: int = Field(2, ge=0)
+    learning_rate_factor: float = Field(0.5, gt=0.0, lt=1.0)
+
+
+class Training(Section):
+    """GAN training (paper section 4)."""
+
+    steps: PositiveInt = 250_000  # paper: G steps
+    global_batch: PositiveInt = 2048  # paper
+    micro_batch: PositiveInt | None = None  # per worker and forward; None: no accumulation
+    g_learning_rate: float = Field(5e-5, gt=0.0)  # paper (compare_gan's config: 1e-4)
+    d_learning_rate: float = Field(2e-4, gt=0.0)  # paper (compare_gan's config: 5e-4)
+    adam_beta1: Probability = 0.0  # paper
+    adam_beta2: Probability = 0.999  # paper
+    d_steps: PositiveInt = 2  # paper: 2 D steps per G step
+    alpha: float = Field(0.2, ge=0.0)  # paper: eq. 5, α = 0.2
+    beta: float | None = Field(None, ge=0.0)  # paper: eq. 4; None → 0.5 S³GAN, 1.0 S³GAN-CO
+    # paper: λ ∈ {0.1, 0.2, 0.4} for eq. 3, the pick is not reported; ours: the middle one.
+    lambda_: float = Field(0.2, ge=0.0, alias="lambda")
+    # compare_gan: rotate the last n of each batch, n a fixed share (no default there); ours 1/4.
+    rotation_fraction: float = Field(0.25, gt=0.0, le=1.0)
+    ema: Ema = Ema()
+    # DiffAugment (Zhao et al. 2020); the paper's configurations keep it off.
+    diff_augment: tuple[Literal["color", "translation", "cutout"], ...] = ()
+    orthogonal_regularization: float = Field(0.0, ge=0.0)  # paper: off (BigGAN: 1e-4)
+    precision: Literal["fp32", "bf16"] = "fp32"
+    channels_last: bool = False
+    log_every_steps: PositiveInt = 100
+    checkpoint: Checkpointing = Checkpointing()
+    collapse: Collapse = Collapse()
+
+
+class Evaluation(Section):
+    """FID and IS (paper section 4): 50k samples, 5 sets, mean reported."""
+
+    every_steps: PositiveInt = 10_000  # ours
+    samples_per_set: int = Field(50_000, ge=2)  # paper
+    sets: PositiveInt = 5  # paper
+    real_samples: PositiveInt | None = None  # None: the whole evaluation split (50k val)
+    inception_weights: str | None = None  # a file or URI; None: torch-fidelity's download
+    truncation: float | None = Field(None, gt=0.0)  # paper: no truncation
+    standing_stats_samples: PositiveInt = 16_384  # compare_gan: standing BN statistics
+
+
+class Accelerator(Section):
+    kind: Literal["cpu", "gpu", "tpu"] = "cpu"
+    # GKE node label value: cloud.google.com/gke-accelerator (GPU) or gke-tpu-accelerator.
+    type: str | None = None
+    topology: str | None = Field(None, pattern=r"^\d+(x\d+){1,2}$")  # TPU slice, e.g. 2x2x4
+    per_worker: PositiveInt = 1  # GPUs per worker, or TPU chips per host
+
+
+class Resources(Section):
+    accelerator: Accelerator = Accelerator()
+    workers: PositiveInt = 1  # Ray Train workers (one per TPU host)
+    cpus_per_worker: float = Field(4.0, gt=0.0)
+    memory_per_worker: str = Field("16Gi", pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$")
+
+
+class Credentials(Section):
+    """A reference only: the spec never holds a key."""
+
+    secret_name: DnsLabel | None = None  # keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    service_account: DnsLabel | None = None  # Workload Identity / IRSA
+
+
+class Storage(Section):
+    runs: str = Field("runs", min_length=1)  # root of runs/<experiment>/; path or s3://
+    endpoint: str | None = None  # S3-compatible endpoint override (GCS, on-prem)
+    region: str | None = None
+    credentials: Credentials = Credentials()
+
+
+class Sweep(Section):
+    grid: dict[str, tuple[float | int | str, ...]] = {}
+    seeds: PositiveInt = 1  # paper: 3 seeds, median reported
+    scheduler: Literal["none", "asha"] = "none"
+    max_concurrent_trials: PositiveInt | None = None
+
+
+class Seeds(Section):
+    """Separate streams so a GAN-seed sweep reuses one F and one labelled mask."""
+
+    gan: int = Field(0, ge=0)
+    mask: int = Field(0, ge=0)
+    pretraining: int = Field(0, ge=0)
+
+
+class Cluster(Section):
+    """How the operator runs the experiment on Kubernetes."""
+
+    image: str | None = None  # None: the operator's configured Ray image
+    backoff_limit: int = Field(2, ge=0)  # RayJob retries; each resumes from storage
+    active_deadline_seconds: PositiveInt | None = None
+    ttl_seconds_after_finished: int = Field(3600, ge=0)
+    queue_name: DnsLabel | None = None  # Kueue LocalQueue
+
+
+class ExperimentSpec(Section):
+    method: Method = Method.S3GAN
+    labels: Labels = Labels()
+    dataset: Dataset
+    model: Model = Model()
+    pretraining: Pretraining = Pretraining()
+    training: Training = Training()
+    evaluation: Evaluation = Evaluation()
+    resources: Resources = Resources()
+    storage: Storage = Storage()
+    sweep: Sweep | None = None
+    seeds: Seeds = Seeds()
+    cluster: Cluster = Cluster()
+    suspend: bool = False
+
+    @property
+    def traits(self):
+        return TRAITS[self.method]
+
+    @property
+    def beta(self) -> float:
+        return self.training.beta if self.training.beta is not None else self.traits.default_beta
+
+    @property
+    def pseudo_labels(self) -> str:
+        return self.labels.pseudo_labels or self.traits.default_pseudo_labels
+
+    @property
+    def micro_batch(self) -> int:
+        return self.training.micro_batch or self.training.global_batch // self.resources.workers
+
+    @property
+    def accumulation(self) -> int:
+        """Global batch = micro-batch × accumulation × workers (checked on load)."""
+        return self.training.global_batch // (self.micro_batch * self.resources.workers)
+
+
+class Metadata(BaseModel):
+    # Kubernetes adds server-side fields (uid, resourceVersion, …): accepted and ignored.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    name: DnsLabel
+    namespace: DnsLabel | None = None
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+
+
+class Experiment(BaseModel):
+    """The ``S3GANExperiment`` document: what ``s3gan run`` and ``kubectl apply`` both take."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+    api_version: Literal["s3gan.io/v1alpha1"]
+    kind: Literal["S3GANExperiment"]
+    metadata: Metadata
+    spec: ExperimentSpec

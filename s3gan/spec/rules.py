@@ -1,0 +1,104 @@
+"""Rules that span fields, written once and enforced twice.
+
+Each rule carries a Python predicate (checked by ``s3gan spec validate`` and every loader) and
+the same rule in CEL (emitted into the CRD as ``x-kubernetes-validations`` on ``spec``), so the
+API server rejects what the CLI rejects. Tests evaluate both on the same documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from s3gan.spec.model import ExperimentSpec
+
+# Sweep parameter → the spec field it sets (paper section 4's sweeps, plus seeds).
+SWEEP_PARAMETERS: dict[str, str] = {
+    "method": "method",
+    "alpha": "training.alpha",
+    "beta": "training.beta",
+    "lambda": "training.lambda",
+    "gamma": "pretraining.gamma",
+    "clusters": "labels.clusters",
+    "fraction": "labels.fraction",
+    "seed": "seeds.gan",
+}
+
+# Fields that define what an experiment is; the CRD refuses changes after creation.
+IMMUTABLE_FIELDS = ("method", "dataset", "model")
+
+
+@dataclass(frozen=True)
+class Rule:
+    path: str  # where the problem is reported, e.g. "spec.training.globalBatch"
+    message: str
+    cel: str  # evaluated with self = spec
+    holds: Callable[[ExperimentSpec], bool]
+
+
+def _batch_factors(s: ExperimentSpec) -> bool:
+    per_step = (s.training.micro_batch or 1) * s.resources.workers
+    return s.training.global_batch % per_step == 0 and s.training.global_batch >= per_step
+
+
+def _accelerator_named(s: ExperimentSpec) -> bool:
+    a = s.resources.accelerator
+    return {"cpu": a.type is None, "gpu": a.type is not None}.get(a.kind, a.type is not None)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "spec.training.globalBatch",
+        "globalBatch must equal microBatch × accumulation × resources.workers "
+        "(a whole number of accumulation steps)",
+        "has(self.training.microBatch)"
+        " ? self.training.globalBatch % (self.training.microBatch * self.resources.workers) == 0"
+        " && self.training.globalBatch >= self.training.microBatch * self.resources.workers"
+        " : self.training.globalBatch % self.resources.workers == 0"
+        " && self.training.globalBatch >= self.resources.workers",
+        _batch_factors,
+    ),
+    Rule(
+        "spec.pretraining.unlabelledPerBatch",
+        "unlabelledPerBatch must not exceed pretraining.batchSize",
+        "self.pretraining.unlabelledPerBatch <= self.pretraining.batchSize",
+        lambda s: s.pretraining.unlabelled_per_batch <= s.pretraining.batch_size,
+    ),
+    Rule(
+        "spec.pretraining.decayEpochs",
+        "every decay epoch and warmupEpochs must be below pretraining.epochs",
+        "self.pretraining.decayEpochs.all(e, e < self.pretraining.epochs)"
+        " && self.pretraining.warmupEpochs < self.pretraining.epochs",
+        lambda s: all(e < s.pretraining.epochs for e in s.pretraining.decay_epochs)
+        and s.pretraining.warmup_epochs < s.pretraining.epochs,
+    ),
+    Rule(
+        "spec.resources.accelerator.type",
+        "accelerator.type names the GKE accelerator for kind gpu or tpu, and is unset for cpu",
+        "self.resources.accelerator.kind == 'cpu'"
+        " ? !has(self.resources.accelerator.type)"
+        " : has(self.resources.accelerator.type)",
+        _accelerator_named,
+    ),
+    Rule(
+        "spec.resources.accelerator.topology",
+        "accelerator.topology (e.g. 2x2x4) is required for kind tpu and only for it",
+        "(self.resources.accelerator.kind == 'tpu') == has(self.resources.accelerator.topology)",
+        lambda s: (s.resources.accelerator.kind == "tpu")
+        == (s.resources.accelerator.topology is not None),
+    ),
+    Rule(
+        "spec.sweep.grid",
+        "sweep.grid keys must be among: " + ", ".join(SWEEP_PARAMETERS),
+        "!has(self.sweep) || self.sweep.grid.all(k, k in ["
+        + ", ".join(f"'{p}'" for p in SWEEP_PARAMETERS)
+        + "])",
+        lambda s: s.sweep is None or all(k in SWEEP_PARAMETERS for k in s.sweep.grid),
+    ),
+    Rule(
+        "spec.sweep.grid",
+        "every sweep.grid parameter needs at least one value",
+        "!has(self.sweep) || self.sweep.grid.all(k, size(self.sweep.grid[k]) > 0)",
+        lambda s: s.sweep is None or all(len(v) > 0 for v in s.sweep.grid.values()),
+    ),
+)

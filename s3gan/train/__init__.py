@@ -1,0 +1,1 @@
+"""One D/G step, EMA, checkpoints and the single-process trainer."""
