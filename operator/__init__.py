@@ -1,1 +1,0 @@
-"""The kopf operator (imported as s3gan_operator; the folder is operator/)."""
