@@ -1,0 +1,126 @@
+"""c_CL: mini-batch k-means (Sculley 2010, "Web-Scale K-Means Clustering", Algorithm 1).
+
+The CLUSTERING methods label each real image with its nearest centre in F's feature space
+(paper section 3.1, ŷ = c_CL(F(x))). Features arrive as a stream of chunks, so ImageNet's
+1.28M × 8192 never sits in memory at once: the centres are seeded by k-means++ (Arthur &
+Vassilvitskii 2007) on the first chunk, then every mini-batch moves each centre c towards
+the points assigned to it with Sculley's per-centre learning rate η = 1 / v[c], v[c] counting
+every point c has ever received. With the assignments of a mini-batch cached first (as
+Algorithm 1 does), the per-point updates of one centre telescope into
+
+    c ← c + (Σ_{x→c} x − n_c · c) / v[c],   v[c] ← v[c] + n_c  (v[c] updated first),
+
+which is what ``partial_fit`` computes, for all centres at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+
+
+class MiniBatchKMeans:
+    """k centres fitted on streamed feature chunks; ``assign`` gives each row its nearest."""
+
+    def __init__(self, k: int, batch_size: int = 1024, seed: int = 0):
+        if k < 2:
+            raise ValueError(f"k-means needs k >= 2 clusters (labels.clusters), got {k}")
+        if batch_size < 1:
+            raise ValueError(f"k-means batch_size must be positive, got {batch_size}")
+        self.k = k
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+        self.centres: torch.Tensor | None = None
+        self.counts: torch.Tensor | None = None
+
+    def fit(self, chunks: Iterable[torch.Tensor]) -> MiniBatchKMeans:
+        """One pass over ``chunks`` ([n_i, d] each): seed on the first, update on every one."""
+        for chunk in chunks:
+            if self.centres is None:
+                self.seed(chunk)
+            self.partial_fit(chunk)
+        if self.centres is None:
+            raise ValueError("k-means fit: the feature stream was empty")
+        return self
+
+    def seed(self, sample: torch.Tensor) -> None:
+        """Greedy k-means++ on ``sample`` [n, d]: each next centre is the best (lowest total
+        D²) of 2 + ⌊ln k⌋ candidates drawn with probability ∝ D(x)², as Arthur & Vassilvitskii
+        suggest and scikit-learn does."""
+        sample = _check_rows(sample, "k-means seed sample")
+        if sample.shape[0] < self.k:
+            raise ValueError(
+                f"k-means++ needs at least k={self.k} points in the first chunk, "
+                f"got {sample.shape[0]}"
+            )
+        trials = 2 + int(math.log(self.k))
+        first = torch.randint(sample.shape[0], (1,), generator=self.generator).item()
+        chosen = [first]
+        nearest = torch.cdist(sample, sample[first : first + 1]).squeeze(1).square()
+        for _ in range(self.k - 1):
+            weights = nearest.cpu().double()
+            if weights.sum() <= 0:  # fewer distinct points than k: any unchosen point will do
+                weights = torch.ones_like(weights)
+                weights[chosen] = 0
+            candidates = torch.multinomial(weights, trials, replacement=True,
+                                           generator=self.generator).to(sample.device)
+            distances = torch.cdist(sample[candidates], sample).square()
+            potentials = torch.minimum(nearest, distances)
+            best = potentials.double().sum(dim=1).argmin()
+            chosen.append(candidates[best].item())
+            nearest = potentials[best]
+        self.centres = sample[chosen].clone()
+        self.counts = torch.zeros(self.k, dtype=torch.float64, device=sample.device)
+
+    def partial_fit(self, chunk: torch.Tensor) -> None:
+        """Sculley's update on ``chunk`` cut into mini-batches of ``batch_size`` rows."""
+        if self.centres is None:
+            raise ValueError("k-means partial_fit before seed: call fit or seed first")
+        chunk = _check_rows(chunk, "k-means chunk", self.centres.shape[1])
+        chunk = chunk.to(self.centres.device, self.centres.dtype)
+        # Sculley draws each mini-batch at random: visit the chunk's rows in a random order.
+        order = torch.randperm(chunk.shape[0], generator=self.generator).to(chunk.device)
+        for batch in chunk[order].split(self.batch_size):
+            nearest = self._nearest(batch)
+            received = torch.bincount(nearest, minlength=self.k).to(self.counts.dtype)
+            sums = torch.zeros_like(self.centres).index_add_(0, nearest, batch)
+            self.counts += received
+            moved = received > 0
+            step = (sums[moved] - received[moved, None].to(batch.dtype) * self.centres[moved])
+            self.centres[moved] += step / self.counts[moved, None].to(batch.dtype)
+
+    def assign(self, features: torch.Tensor) -> torch.Tensor:
+        """The nearest centre of each row, int64 [n]."""
+        features = _check_rows(features, "k-means features", self._fitted().shape[1])
+        return torch.cat([self._nearest(b) for b in self._batches(features)])
+
+    def inertia(self, chunks: Iterable[torch.Tensor]) -> float:
+        """Σ over all rows of the squared distance to the nearest centre."""
+        centres = self._fitted()
+        total = 0.0
+        for chunk in chunks:
+            chunk = _check_rows(chunk, "k-means features", centres.shape[1])
+            for batch in self._batches(chunk):
+                total += torch.cdist(batch, centres).amin(dim=1).square().double().sum().item()
+        return total
+
+    def _batches(self, features: torch.Tensor):
+        return features.to(self.centres.device, self.centres.dtype).split(self.batch_size)
+
+    def _nearest(self, batch: torch.Tensor) -> torch.Tensor:
+        return torch.cdist(batch, self.centres).argmin(dim=1)
+
+    def _fitted(self) -> torch.Tensor:
+        if self.centres is None:
+            raise ValueError("k-means is not fitted: call fit first")
+        return self.centres
+
+
+def _check_rows(x: torch.Tensor, what: str, dim: int | None = None) -> torch.Tensor:
+    if x.ndim != 2 or not x.is_floating_point():
+        raise ValueError(f"{what} must be a float [n, d] tensor, got {x.dtype} {tuple(x.shape)}")
+    if dim is not None and x.shape[1] != dim:
+        raise ValueError(f"{what} has {x.shape[1]} features, the centres have {dim}")
+    return x
