@@ -36,6 +36,10 @@ class InferredLabels:
                     f"InferredLabels.table: soft labels have {t.shape[1]} columns, "
                     f"num_classes is {self.num_classes}"
                 )
+            sums = t.sum(dim=1, dtype=torch.float64)
+            if bool((t < 0).any()) or not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
+                raise ValueError("InferredLabels.table: soft labels must be rows of class "
+                                 "probabilities (non-negative, summing to 1)")
         else:
             raise ValueError(
                 "InferredLabels.table must be int64 [N] (hard) or float [N, C] (soft), "

@@ -10,7 +10,7 @@ from s3gan.methods import build_method
 from s3gan.rotation import rotation_batch
 from s3gan.spec.methods import TRAITS, Method
 
-from .conftest import BATCH, CLASSES, CLUSTERS, Setup, make_batch, tiny_spec
+from .conftest import BATCH, CLASSES, CLUSTERS, Setup, inferred_for, make_batch, tiny_spec
 
 ROTATING = {Method.SINGLE_LABEL_SS, Method.CLUSTERING_SS, Method.S3GAN, Method.S3GAN_CO}
 CO_TRAINING = {Method.S2GAN_CO, Method.S3GAN_CO}
@@ -128,12 +128,7 @@ def test_rotation_terms_follow_eqs_4_and_5_with_the_specs_weights():
 def test_beta_defaults_to_the_papers_per_method_value():
     assert build_method(tiny_spec(Method.S3GAN_CO)).rotation.beta == 1.0
     s3gan = tiny_spec(Method.S3GAN)
-    assert build_method(s3gan, InferredLabelsFor(s3gan)).rotation.beta == 0.5
-
-
-def InferredLabelsFor(spec):  # noqa: N802 - reads as the value it builds
-    from .conftest import inferred_for
-    return inferred_for(spec)
+    assert build_method(s3gan, inferred_for(s3gan)).rotation.beta == 0.5
 
 
 @pytest.mark.parametrize("method", sorted(CO_TRAINING, key=lambda m: m.value), ids=str)
