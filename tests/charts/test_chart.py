@@ -8,7 +8,11 @@ import json
 
 import pytest
 import yaml
+from s3gan_operator.render import Owner
+from s3gan_operator.render import render as render_children
+from s3gan_operator.settings import OperatorSettings
 
+from s3gan.spec import ExperimentSpec
 from tests.charts.rendering import (
     CHART,
     MONITORING_GROUP,
@@ -22,11 +26,6 @@ from tests.charts.rendering import (
 )
 
 APP_VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
-# The per-experiment Role the operator creates for the job's rank-0 status reporter.
-EXPERIMENT_ROLE_RULES = [
-    {"apiGroups": ["s3gan.io"], "resources": ["s3ganexperiments/status"],
-     "verbs": ["get", "patch"]},
-]
 
 
 def container(docs):
@@ -171,19 +170,6 @@ def test_rbac_has_no_wildcards_and_no_escalation_verbs(variant):
             assert "secrets" not in rule["resources"]
 
 
-@pytest.mark.parametrize("variant", ["default", "namespaced"])
-def test_operator_holds_every_permission_it_grants(variant):
-    # Without bind/escalate, Kubernetes lets the operator create and bind the per-experiment Role
-    # only if the operator itself holds each of its rules.
-    docs = render(variant)
-    rules = [r for role in rbac_objects(docs) for r in role["rules"]]
-    for granted in EXPERIMENT_ROLE_RULES:
-        for group in granted["apiGroups"]:
-            for resource in granted["resources"]:
-                for verb in granted["verbs"]:
-                    assert allows(rules, group, resource, verb), (group, resource, verb)
-
-
 def test_allows_is_exact():
     rules = [{"apiGroups": ["s3gan.io"], "resources": ["s3ganexperiments/status"],
               "verbs": ["get"], "resourceNames": ["one"]}]
@@ -255,3 +241,46 @@ def test_notes_tell_about_the_tpu_webhook_and_the_crd_upgrade():
     assert "TPU_WORKER_HOSTNAMES" in notes and "TPU_WORKER_ID" in notes
     assert "helm show crds" in notes and "kubectl apply --server-side" in notes
     assert "release=kube-prometheus-stack" in notes
+
+
+@pytest.mark.parametrize("variant", ["default", "custom"])
+def test_the_operator_accepts_the_environment_the_chart_sets(variant):
+    docs = render(variant)
+    operator = container(docs)
+    env = {e["name"]: e["value"] for e in operator["env"]}
+    settings = OperatorSettings.from_env(env)
+    values = VARIANTS[variant].get("ray", {})
+    assert settings.ray_image == next(e["value"] for e in operator["env"]
+                                      if e["name"] == "S3GAN_RAY_IMAGE")
+    assert settings.ray_version == values.get("version", "2.60.0")
+    assert settings.ray_auth == values.get("auth", "token")
+    assert settings.ray_network_policy == values.get("networkPolicy", "off")
+    metrics = next(p for p in operator["ports"] if p["name"] == "metrics")
+    assert settings.metrics_port == metrics["containerPort"]
+
+
+# Where each kind the operator creates lives in the API.
+RESOURCES = {"ConfigMap": ("", "configmaps"), "ServiceAccount": ("", "serviceaccounts"),
+             "Role": ("rbac.authorization.k8s.io", "roles"),
+             "RoleBinding": ("rbac.authorization.k8s.io", "rolebindings"),
+             "RayJob": ("ray.io", "rayjobs")}
+
+
+@pytest.mark.parametrize("variant", ["default", "namespaced"])
+def test_rbac_covers_what_the_operator_renders(variant):
+    spec = ExperimentSpec.model_validate({"dataset": {"uri": "s3://bucket/imagenet"}})
+    owner = Owner("imagenet", "team-a", "6f1c2b0e-0000-4000-8000-000000000001")
+    children = render_children(owner, spec, OperatorSettings())
+    objects = [children.config_map, children.service_account, children.role,
+               children.role_binding, children.ray_job]
+    rules = [r for role in rbac_objects(render(variant)) for r in role["rules"]]
+    for child in objects:
+        group, resource = RESOURCES[child["kind"]]
+        for verb in ("get", "create", "patch", "delete"):
+            assert allows(rules, group, resource, verb), (child["kind"], verb)
+    # Creating and binding the reporter's Role without bind/escalate: hold each of its rules.
+    for granted in children.role["rules"]:
+        for group in granted["apiGroups"]:
+            for resource in granted["resources"]:
+                for verb in granted["verbs"]:
+                    assert allows(rules, group, resource, verb), (group, resource, verb)

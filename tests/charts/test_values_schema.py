@@ -32,6 +32,7 @@ BAD_VALUES = {
                                 "/monitoring/scrapeInterval", ""),
     "FID ratio that always fires": ({"monitoring": {"alerts": {"fidRegressionRatio": 1}}},
                                     "/monitoring/alerts/fidRegressionRatio", ""),
+    "YAML 1.1 off read as a boolean": ({"ray": {"auth": False}}, "/ray/auth", ""),
     "misspelled resources key": ({"operator": {"resources": {"limit": {"cpu": "1"}}}},
                                  "/operator/resources", "limit"),
 }
