@@ -17,7 +17,9 @@ from s3gan.rotation import rotation_cross_entropy
 
 
 def weighted_mean(values: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """mean(values), or Σ w·v / #{w ≠ 0} (0 when every weight is 0)."""
+    """mean(values), or Σ w·v / #{w ≠ 0} (0 when every weight is 0); at least in float32, so
+    bf16 logits are averaged without bf16 rounding."""
+    values = values.to(torch.promote_types(values.dtype, torch.float32))
     if weights is None:
         return values.mean()
     weights = weights.to(values.dtype)

@@ -37,6 +37,7 @@ def rotation_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.
 
     Averaging over a block holding every rotation n times is the 1/|R| Σ_r E_x of eqs. 1, 4, 5.
     """
-    probabilities = torch.softmax(logits, dim=1)
+    probabilities = torch.softmax(logits, dim=1,
+                                  dtype=torch.promote_types(logits.dtype, torch.float32))
     picked = probabilities.gather(1, labels.unsqueeze(1)).squeeze(1)
     return -torch.log(picked + _LOG_EPSILON).mean()

@@ -81,3 +81,10 @@ def test_rotation_losses_eq4_eq5_by_hand():
     cross_entropy = -sum(math.log(p + 1e-10) for p in probabilities) / 4
     assert real_rotation_loss(logits, labels, 0.5).item() == pytest.approx(0.5 * cross_entropy)
     assert fake_rotation_loss(logits, labels, 0.2).item() == pytest.approx(0.2 * cross_entropy)
+
+
+def test_bf16_logits_are_averaged_in_float32():
+    logits = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.bfloat16)
+    loss = generator_hinge(logits)
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(-sum(float(v) for v in logits) / 4, rel=1e-6)

@@ -47,3 +47,10 @@ def test_rotation_cross_entropy_by_hand():
 def test_rotation_cross_entropy_stays_finite_for_confident_wrong_logits():
     loss = rotation_cross_entropy(torch.tensor([[200.0, -200.0, 0.0, 0.0]]), torch.tensor([1]))
     assert loss.item() == pytest.approx(-math.log(1e-10), rel=1e-4)
+
+
+def test_rotation_cross_entropy_of_bf16_logits_is_float32():
+    logits = torch.zeros(2, 4, dtype=torch.bfloat16)
+    loss = rotation_cross_entropy(logits, torch.tensor([0, 3]))
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(-math.log(0.25 + 1e-10), rel=1e-6)
