@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from dataclasses import dataclass, field
 
 import promql_parser
 import pytest
+import yaml
 
 from s3gan.monitor.catalogue import CATALOGUE, SERIES, exposed_series
 from tests.charts.rendering import CHART, VARIANTS, alert_groups, render
+from tests.tools import promtool
 
 # Series Prometheus makes itself for every target.
 BUILTIN_SERIES = frozenset({"up"})
@@ -160,3 +163,17 @@ def test_grafana_variables_become_plain_promql():
 def test_a_selector_without_a_metric_name_is_refused():
     with pytest.raises(ValueError):
         usage('{experiment="a"}')
+
+
+def test_dashboard_queries_are_promql_prometheus_accepts(tmp_path):
+    # Prometheus' own parser, through promtool: each query becomes a recording rule.
+    queries = []
+    for path in sorted((CHART / "dashboards").glob("*.json")):
+        queries += [grafana_query(q) for q in dashboard_queries(json.loads(path.read_text()))]
+    rules = [{"record": f"dashboard:query_{i}", "expr": q} for i, q in enumerate(queries)]
+    rule_file = tmp_path / "dashboards.yaml"
+    rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    done = subprocess.run([str(promtool()), "check", "rules", str(rule_file)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in done.stdout
