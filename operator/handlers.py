@@ -1,0 +1,190 @@
+"""kopf handlers: events in, renders applied, status and events out. No decisions live here
+that ``render`` or ``progress`` could make.
+
+- create / resume: validate, render, create-or-adopt each child (idempotent: a restarted
+  operator adopts what exists and duplicates nothing), report the phase;
+- update of ``spec``: refresh the mounted experiment file, follow ``spec.suspend``;
+- RayJob events: the experiment's phase and conditions follow the RayJob's status, with a
+  Kubernetes event on each phase transition;
+- delete: remove the children (owner references would too; this does it now), and never keep
+  the finalizer once its few retries are spent, so a deleted experiment cannot wedge.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Any
+
+import kopf
+from s3gan_operator import metrics
+from s3gan_operator.kube import ForeignOwnerError, Kube
+from s3gan_operator.progress import status_for_rejected_spec, status_from_ray_job
+from s3gan_operator.render import (
+    EXPERIMENT_LABEL,
+    MANAGED_BY,
+    QUEUE_LABEL,
+    Children,
+    Owner,
+    RenderError,
+    render,
+)
+from s3gan_operator.settings import OperatorSettings
+
+from s3gan.spec import GROUP, PLURAL, VERSION, SpecError, parse_experiment
+
+EXPERIMENTS = (GROUP, VERSION, PLURAL)
+RAYJOBS = ("ray.io", "v1", "rayjobs")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace(
+        "+00:00", "Z")
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In a pod its ServiceAccount, else $KUBECONFIG (read now), else the client's defaults."""
+    return (kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+            or kopf.login_via_client(**kwargs))
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    # Handler progress lives in annotations: the CRD's status schema has no room for kopf's.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration")
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    memo.settings = OperatorSettings.from_env(os.environ)
+    memo.kube = await Kube.connect()
+    memo.phases = {}
+    memo.exporter = metrics.start_exporter(memo.settings.metrics_port)
+
+
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    memo.exporter.shutdown()
+    memo.exporter.server_close()
+
+
+def _record_phase(memo: kopf.Memo, uid: str, phase: str | None) -> None:
+    if phase is None:
+        memo.phases.pop(uid, None)
+    else:
+        memo.phases[uid] = phase
+    metrics.count_phases(memo.phases)
+
+
+def _children(body: kopf.Body, memo: kopf.Memo) -> Children:
+    """Parse and render; a bad spec is a permanent error carrying the problems."""
+    document = {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+    experiment = parse_experiment(document, f"{body['kind']} {body['metadata']['name']}")
+    owner = Owner(body["metadata"]["name"], body["metadata"]["namespace"], body["metadata"]["uid"])
+    return render(owner, experiment.spec, memo.settings)
+
+
+def _reject(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, error: Exception) -> None:
+    problems = str(error)
+    patch.status.update(status_for_rejected_spec(problems, dict(body.status), _now()))
+    patch.status["observedGeneration"] = body.metadata.get("generation")
+    kopf.warn(body, reason="SpecRejected", message=problems)
+    _record_phase(memo, body.metadata.uid, "Failed")
+
+
+async def _reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -> None:
+    try:
+        children = _children(body, memo)
+    except (SpecError, RenderError) as e:
+        _reject(body, patch, memo, e)
+        return
+    for wanted in children.in_creation_order():
+        try:
+            live, created = await memo.kube.create_or_adopt(wanted)
+        except ForeignOwnerError as e:
+            kopf.warn(body, reason="NameTaken", message=str(e))
+            raise kopf.PermanentError(str(e)) from None
+        if created:
+            kopf.info(body, reason="Created",
+                      message=f"{wanted['kind']} {wanted['metadata']['name']}")
+    status = status_from_ray_job(live, dict(body.status), _now())
+    patch.status.update({**status, "observedGeneration": body.metadata.get("generation")})
+    _record_phase(memo, body.metadata.uid, status["phase"])
+
+
+@kopf.on.create(*EXPERIMENTS)
+async def create(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    with metrics.observe("create"):
+        await _reconcile(body, patch, memo)
+
+
+@kopf.on.resume(*EXPERIMENTS)
+async def resume(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    with metrics.observe("resume"):
+        if body.metadata.get("deletionTimestamp"):
+            return  # the delete handler finishes it
+        await _reconcile(body, patch, memo)
+
+
+@kopf.on.update(*EXPERIMENTS, field="spec")
+async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, new: Any,
+                 **_: Any) -> None:
+    with metrics.observe("update"):
+        try:
+            children = _children(body, memo)
+        except (SpecError, RenderError) as e:
+            _reject(body, patch, memo, e)
+            return
+        config_map, job = children.config_map, children.ray_job
+        await memo.kube.create_or_adopt(config_map)
+        await memo.kube.patch("v1", "ConfigMap", config_map["metadata"]["name"],
+                              config_map["metadata"]["namespace"], {"data": config_map["data"]})
+        suspend = bool((new or {}).get("suspend"))
+        queued = QUEUE_LABEL in job["metadata"]["labels"]  # Kueue owns suspend then
+        if suspend != bool((old or {}).get("suspend")) and not queued:
+            await memo.kube.patch("ray.io/v1", "RayJob", job["metadata"]["name"],
+                                  job["metadata"]["namespace"], {"spec": {"suspend": suspend}})
+            kopf.info(body, reason="Suspended" if suspend else "Resumed",
+                      message=f"RayJob {job['metadata']['name']}")
+        patch.status["observedGeneration"] = body.metadata.get("generation")
+        kopf.info(body, reason="Updated", message="experiment file refreshed")
+
+
+@kopf.on.delete(*EXPERIMENTS, retries=3, backoff=2)
+async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    with metrics.observe("delete"):
+        _record_phase(memo, body.metadata.uid, None)
+        try:
+            children = _children(body, memo)
+        except (SpecError, RenderError):
+            return  # nothing was created for a spec that never rendered
+        for child in reversed(children.in_creation_order()):
+            meta = child["metadata"]
+            await memo.kube.delete(child["apiVersion"], child["kind"], meta["name"],
+                                   meta["namespace"])
+
+
+@kopf.on.event(*RAYJOBS, labels=MANAGED_BY)
+async def ray_job_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo,
+                        **_: Any) -> None:
+    if event["type"] == "DELETED":
+        return
+    with metrics.observe("rayjob"):
+        name = body.metadata.get("labels", {}).get(EXPERIMENT_LABEL)
+        namespace = body.metadata.namespace
+        experiment = name and await memo.kube.get(f"{GROUP}/{VERSION}", "S3GANExperiment",
+                                                  name, namespace)
+        if not experiment or experiment["metadata"].get("deletionTimestamp"):
+            return
+        previous = experiment.get("status") or {}
+        status = status_from_ray_job(dict(body), previous, _now())
+        if all(previous.get(k) == v for k, v in status.items()):
+            return
+        await memo.kube.patch(f"{GROUP}/{VERSION}", "S3GANExperiment", name, namespace,
+                              {"status": status}, status=True)
+        _record_phase(memo, experiment["metadata"]["uid"], status["phase"])
+        if previous.get("phase") != status["phase"]:
+            kind = "Warning" if status["phase"] == "Failed" else "Normal"
+            kopf.event(experiment, type=kind, reason=status["phase"],
+                       message=status["message"] or f"RayJob {body.metadata.name}")
+
