@@ -8,6 +8,8 @@ import json
 
 import pytest
 import yaml
+from kopf import cli as kopf_cli
+from s3gan_operator.main import kopf_arguments
 from s3gan_operator.render import Owner
 from s3gan_operator.render import render as render_children
 from s3gan_operator.settings import OperatorSettings
@@ -284,3 +286,18 @@ def test_rbac_covers_what_the_operator_renders(variant):
             for resource in granted["resources"]:
                 for verb in granted["verbs"]:
                     assert allows(rules, group, resource, verb), (group, resource, verb)
+
+
+@pytest.mark.parametrize("variant, clusterwide, namespaces", [
+    ("default", True, ()), ("namespaced", False, ("team-a", "team-b")), ("custom", True, ())])
+def test_kopf_parses_the_operator_arguments(variant, clusterwide, namespaces):
+    operator = container(render(variant))
+    assert operator["command"] == ["s3gan-operator"]
+    # What s3gan-operator hands to kopf, parsed by kopf's own command line (not run).
+    run, *arguments = kopf_arguments(operator["args"])
+    parsed = kopf_cli.run.make_context(run, arguments).params
+    assert parsed["standalone"] is True
+    assert parsed["clusterwide"] is clusterwide
+    assert parsed["namespaces"] == namespaces
+    port = next(p["containerPort"] for p in operator["ports"] if p["name"] == "health")
+    assert parsed["liveness_endpoint"] == f"http://0.0.0.0:{port}/healthz"
