@@ -47,7 +47,7 @@ def test_grid_has_one_row_per_class(tmp_path):
                         output_range="minus-one-one")
     assert images.shape == (12, 3, 4, 4) and images.min() >= 0 and images.max() <= 1
     path = save_class_grid(images, per_class=4, path=tmp_path / "grid.png")
-    picture = torch.from_numpy(np.asarray(Image.open(path).convert("L")))
+    picture = torch.from_numpy(np.array(Image.open(path).convert("L")))
     assert picture.shape == (2 + 3 * 6, 2 + 4 * 6)
     row_levels = [picture[2 + 6 * r + 2, 4].item() for r in range(3)]
     assert row_levels == [0, 128, 230]
