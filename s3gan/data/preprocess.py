@@ -1,0 +1,65 @@
+"""BigGAN-style preprocessing and the stored image encodings.
+
+compare_gan (the authors' code) takes the central square of side min(H, W) and resizes it to
+the target resolution. We resize with Pillow's Lanczos filter when shrinking (antialiased, no
+aliasing from ImageNet's ~400 px originals down to 128) and bicubic when enlarging
+(Fashion-MNIST's 28 px up to 32, where Lanczos' lobes would ring around the garment edges).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+ENCODINGS = ("raw", "png", "jpeg")
+JPEG_QUALITY = 95  # visually lossless; what ImageNet pipelines re-encode with
+
+
+def default_encoding(resolution: int) -> str:
+    """Measured choice (docs/data.md): raw pixels up to 64 px, where they are small and decode
+    ~10× faster than PNG or JPEG; JPEG from 128 px, where raw ImageNet pixels would be several
+    times larger and JPEG still decodes faster than the accelerators consume."""
+    return "raw" if resolution <= 64 else "jpeg"
+
+
+def centre_crop_resize(image: Image.Image, resolution: int, channels: int) -> np.ndarray:
+    """uint8 [resolution, resolution, channels] from any Pillow image."""
+    image = image.convert("RGB" if channels == 3 else "L")
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    square = image.crop((left, top, left + side, top + side))
+    if side != resolution:
+        shrinking = side > resolution
+        square = square.resize(
+            (resolution, resolution),
+            Image.Resampling.LANCZOS if shrinking else Image.Resampling.BICUBIC,
+        )
+    array = np.asarray(square, dtype=np.uint8)
+    return array.reshape(resolution, resolution, channels)
+
+
+def encode(array: np.ndarray, encoding: str) -> bytes:
+    """The stored payload of one uint8 [H, W, C] image."""
+    if encoding == "raw":
+        return np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    buffer = io.BytesIO()
+    if encoding == "png":
+        image.save(buffer, format="PNG", compress_level=6)
+    elif encoding == "jpeg":
+        image.save(buffer, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
+    else:
+        raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+    return buffer.getvalue()
+
+
+def decode(payload: bytes, encoding: str, resolution: int, channels: int) -> np.ndarray:
+    """uint8 [H, W, C] back from a stored payload."""
+    shape = (resolution, resolution, channels)
+    if encoding == "raw":
+        return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
+    with Image.open(io.BytesIO(payload)) as image:
+        return np.asarray(image, dtype=np.uint8).reshape(shape)
