@@ -2,10 +2,10 @@
 that ``render`` or ``progress`` could make.
 
 - create / resume: validate, render, create-or-adopt each child (idempotent: a restarted
-  operator adopts what exists and duplicates nothing), report the phase;
+  operator adopts what exists and duplicates nothing);
 - update of ``spec``: refresh the mounted experiment file, follow ``spec.suspend``;
-- RayJob events: the experiment's phase and conditions follow the RayJob's status, with a
-  Kubernetes event on each phase transition;
+- RayJob events: the experiment's phase and conditions follow the RayJob's status (this
+  handler is their only writer), with a Kubernetes event on each phase transition;
 - delete: remove the children (owner references would too; this does it now), and never keep
   the finalizer once its few retries are spent, so a deleted experiment cannot wedge.
 """
@@ -59,13 +59,13 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     memo.settings = OperatorSettings.from_env(os.environ)
     memo.kube = await Kube.connect()
     memo.phases = {}
-    memo.exporter = metrics.start_exporter(memo.settings.metrics_port)
+    memo.exporter = metrics.operator_exporter()
+    memo.exporter.start(memo.settings.metrics_port, addr="0.0.0.0")  # scraped from other pods
 
 
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
-    memo.exporter.shutdown()
-    memo.exporter.server_close()
+    memo.exporter.stop()
 
 
 def _record_phase(memo: kopf.Memo, uid: str, phase: str | None) -> None:
@@ -73,7 +73,7 @@ def _record_phase(memo: kopf.Memo, uid: str, phase: str | None) -> None:
         memo.phases.pop(uid, None)
     else:
         memo.phases[uid] = phase
-    metrics.count_phases(memo.phases)
+    metrics.count_phases(memo.exporter, memo.phases)
 
 
 def _children(body: kopf.Body, memo: kopf.Memo) -> Children:
@@ -107,20 +107,21 @@ async def _reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -> Non
         if created:
             kopf.info(body, reason="Created",
                       message=f"{wanted['kind']} {wanted['metadata']['name']}")
-    status = status_from_ray_job(live, dict(body.status), _now())
-    patch.status.update({**status, "observedGeneration": body.metadata.get("generation")})
-    _record_phase(memo, body.metadata.uid, status["phase"])
+    # The phase and conditions have one writer, the RayJob event handler, which sees the
+    # RayJob's creation (or, after a restart, its listing) next; writing them here could race it.
+    patch.status.update({"rayJobName": live["metadata"]["name"],
+                         "observedGeneration": body.metadata.get("generation")})
 
 
 @kopf.on.create(*EXPERIMENTS)
 async def create(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    with metrics.observe("create"):
+    with metrics.observe(memo.exporter, "create"):
         await _reconcile(body, patch, memo)
 
 
 @kopf.on.resume(*EXPERIMENTS)
 async def resume(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    with metrics.observe("resume"):
+    with metrics.observe(memo.exporter, "resume"):
         if body.metadata.get("deletionTimestamp"):
             return  # the delete handler finishes it
         await _reconcile(body, patch, memo)
@@ -129,7 +130,7 @@ async def resume(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) 
 @kopf.on.update(*EXPERIMENTS, field="spec")
 async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, new: Any,
                  **_: Any) -> None:
-    with metrics.observe("update"):
+    with metrics.observe(memo.exporter, "update"):
         try:
             children = _children(body, memo)
         except (SpecError, RenderError) as e:
@@ -152,7 +153,7 @@ async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, 
 
 @kopf.on.delete(*EXPERIMENTS, retries=3, backoff=2)
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    with metrics.observe("delete"):
+    with metrics.observe(memo.exporter, "delete"):
         _record_phase(memo, body.metadata.uid, None)
         try:
             children = _children(body, memo)
@@ -169,7 +170,7 @@ async def ray_job_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo,
                         **_: Any) -> None:
     if event["type"] == "DELETED":
         return
-    with metrics.observe("rayjob"):
+    with metrics.observe(memo.exporter, "rayjob"):
         name = body.metadata.get("labels", {}).get(EXPERIMENT_LABEL)
         namespace = body.metadata.namespace
         experiment = name and await memo.kube.get(f"{GROUP}/{VERSION}", "S3GANExperiment",

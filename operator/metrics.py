@@ -1,4 +1,5 @@
-"""The operator's Prometheus metrics (``s3gan_operator_*`` in ``s3gan.monitor.catalogue``)."""
+"""The operator's Prometheus metrics: the catalogue's ``s3gan_operator_*`` entries, served by
+the project's catalogue-checked exporter."""
 
 from __future__ import annotations
 
@@ -6,46 +7,34 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from s3gan_operator.crd import PHASES
 
-from s3gan.monitor.catalogue import BY_NAME
+from s3gan.monitor.catalogue import CATALOGUE
+from s3gan.monitor.exporter import Exporter
 
-REGISTRY = CollectorRegistry()
-
-
-def _declare(name: str):
-    metric = BY_NAME[name]
-    kind = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}[metric.type]
-    extra = {"buckets": metric.buckets} if metric.type == "histogram" else {}
-    return kind(metric.name, metric.help, metric.labels, registry=REGISTRY, **extra)
+OPERATOR_METRICS = tuple(m for m in CATALOGUE if m.name.startswith("s3gan_operator_"))
 
 
-EXPERIMENTS = _declare("s3gan_operator_experiments")
-RECONCILE_ERRORS = _declare("s3gan_operator_reconcile_errors_total")
-RECONCILE_DURATION = _declare("s3gan_operator_reconcile_duration_seconds")
+def operator_exporter() -> Exporter:
+    return Exporter(OPERATOR_METRICS)
 
 
 @contextmanager
-def observe(handler: str) -> Iterator[None]:
+def observe(exporter: Exporter, handler: str) -> Iterator[None]:
     """Time a handler and count it as failed when it raises."""
     started = time.perf_counter()
     try:
         yield
     except Exception:
-        RECONCILE_ERRORS.labels(handler).inc()
+        exporter.inc("s3gan_operator_reconcile_errors_total", handler=handler)
         raise
     finally:
-        RECONCILE_DURATION.labels(handler).observe(time.perf_counter() - started)
+        exporter.observe("s3gan_operator_reconcile_duration_seconds",
+                         time.perf_counter() - started, handler=handler)
 
 
-def count_phases(phases: Mapping[str, str]) -> None:
+def count_phases(exporter: Exporter, phases: Mapping[str, str]) -> None:
     """Set the per-phase gauge from {experiment uid: phase}; absent phases read 0."""
     for phase in PHASES:
-        EXPERIMENTS.labels(phase).set(sum(1 for p in phases.values() if p == phase))
-
-
-def start_exporter(port: int):
-    """Serve /metrics on every interface; returns the server (its port when asked for 0)."""
-    server, _ = start_http_server(port, registry=REGISTRY)
-    return server
+        exporter.set("s3gan_operator_experiments",
+                     sum(1 for p in phases.values() if p == phase), phase=phase)
