@@ -269,3 +269,20 @@ def test_operator_settings_from_the_environment():
     assert settings.ray_image == "registry.local:5000/s3gan/ray:1"
     assert (settings.ray_network_policy, settings.metrics_port) == ("DenyAll", 0)
     assert OperatorSettings.from_env({}) == OperatorSettings()
+
+
+EXAMPLES = sorted((REPO / "manifests" / "examples").glob("*.yaml"))
+
+
+def test_the_examples_cover_every_accelerator_and_a_sweep():
+    specs = [yaml.safe_load(p.read_text())["spec"] for p in EXAMPLES]
+    kinds = {s.get("resources", {}).get("accelerator", {}).get("kind", "cpu") for s in specs}
+    assert kinds == {"cpu", "gpu", "tpu"} and any("sweep" in s for s in specs)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_renders_a_valid_ray_job(path, rayjob_schema):
+    experiment = parse_experiment(yaml.safe_load(path.read_text()), str(path))
+    owner = Owner(experiment.metadata.name, experiment.metadata.namespace, "uid")
+    job = render(owner, experiment.spec, SETTINGS).ray_job
+    jsonschema.Draft4Validator(rayjob_schema).validate(job)
