@@ -154,6 +154,7 @@ async def test_every_operator_request_is_allowed(cluster, monkeypatch, variant):
     assert {("ray.io", "rayjobs", "create", NS),
             ("s3gan.io", "s3ganexperiments/status", "patch", NS),
             ("", "configmaps", "delete", NS)} <= made
+    assert ("s3gan.io", "s3ganexperiments", "create", NS) not in made  # the test's own request
     denied = sorted((group, resource, what, namespace)
                     for group, resource, what, namespace in made
                     if not allowed(cluster_rules + namespace_rules.get(namespace, []),
