@@ -138,6 +138,7 @@ def allowed(rules, group, resource, what) -> bool:
                and not r.get("resourceNames") for r in rules)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["default", "namespaced"])
 async def test_every_operator_request_is_allowed(cluster, monkeypatch, variant):
     docs = render(variant)
