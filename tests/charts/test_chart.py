@@ -21,6 +21,7 @@ from tests.charts.rendering import (
     NAMESPACE,
     RELEASE,
     VARIANTS,
+    HelmError,
     of_kind,
     one,
     render,
@@ -301,3 +302,9 @@ def test_kopf_parses_the_operator_arguments(variant, clusterwide, namespaces):
     assert parsed["namespaces"] == namespaces
     port = next(p["containerPort"] for p in operator["ports"] if p["name"] == "health")
     assert parsed["liveness_endpoint"] == f"http://0.0.0.0:{port}/healthz"
+
+
+def test_the_chart_refuses_kubernetes_older_than_its_floor():
+    run_helm("template", RELEASE, str(CHART), "--kube-version", "1.30.0")
+    with pytest.raises(HelmError, match="kubeVersion"):
+        run_helm("template", RELEASE, str(CHART), "--kube-version", "1.29.9")
