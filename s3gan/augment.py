@@ -36,13 +36,22 @@ def _integers(n: int, low: int, high: int, x: torch.Tensor,
     return torch.randint(low, high + 1, (n,), generator=generator, device=device).to(x.device)
 
 
-def color(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    n = x.shape[0]
-    x = x + _uniform(n, -0.5, 0.5, x, generator)
+def brightness(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    return x + _uniform(x.shape[0], -0.5, 0.5, x, generator)
+
+
+def saturation(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     grey = x.mean(dim=1, keepdim=True)
-    x = (x - grey) * _uniform(n, 0.0, 2.0, x, generator) + grey
+    return (x - grey) * _uniform(x.shape[0], 0.0, 2.0, x, generator) + grey
+
+
+def contrast(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * _uniform(n, 0.5, 1.5, x, generator) + mean
+    return (x - mean) * _uniform(x.shape[0], 0.5, 1.5, x, generator) + mean
+
+
+def color(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    return contrast(saturation(brightness(x, generator), generator), generator)
 
 
 def translation(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
