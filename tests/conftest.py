@@ -13,3 +13,41 @@ SHARED = REPO.parent / "shared"
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """One real S3 server (Swift + s3api on 127.0.0.1) per test run; its credentials are
+    exported as the standard AWS variables, the way a user's environment provides them."""
+    from tests.fixtures.s3server import S3_ENVIRONMENT, SwiftS3Server, missing_binaries
+
+    missing = missing_binaries()
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed: install with `make tools`")
+    server = SwiftS3Server(tmp_path_factory.mktemp("s3") / "swift").start()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in S3_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory):
+    """One local Ray cluster (2 CPUs, loopback, no dashboard) per test run. Its workers get the
+    test S3 server's credentials, which are fixed, so they can read from ``s3_server``."""
+    import ray
+
+    from tests.fixtures.s3server import S3_ENVIRONMENT
+
+    context = ray.init(
+        num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False,
+        _temp_dir=str(tmp_path_factory.mktemp("ray")), log_to_driver=False,
+        runtime_env={"env_vars": S3_ENVIRONMENT},
+    )
+    try:
+        yield context
+    finally:
+        ray.shutdown()

@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from s3gan.data.storage import Location, StorageError
+from s3gan.data.storage import Location, StorageNotFound
 
 FORMAT = "s3gan-dataset/1"
 MANIFEST = "manifest.json"
@@ -138,7 +138,7 @@ class Manifest:
 def read_manifest(location: Location) -> Manifest:
     try:
         data = location.read_bytes(MANIFEST)
-    except StorageError as e:
+    except StorageNotFound as e:
         raise ManifestError(
             f"{location.url(MANIFEST)}: no manifest — not a finished `s3gan data convert` "
             f"output ({e})"

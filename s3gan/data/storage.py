@@ -32,6 +32,10 @@ class StorageError(OSError):
     """A storage operation failed; the message names the URI and the cause."""
 
 
+class StorageNotFound(StorageError):
+    """The file does not exist (as opposed to existing out of reach)."""
+
+
 @dataclass(frozen=True)
 class Location:
     """A directory on some filesystem: ``fs`` plus the ``root`` path inside it."""
@@ -95,7 +99,7 @@ class Location:
         try:
             return operation(self.path(relative))
         except FileNotFoundError as e:
-            raise StorageError(f"{self.url(relative)}: not found") from e
+            raise StorageNotFound(f"{self.url(relative)}: not found") from e
         except OSError as e:
             raise StorageError(f"{self.url(relative)}: {_explain(e)}") from e
 
