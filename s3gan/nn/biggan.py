@@ -105,6 +105,9 @@ class Generator(nn.Module):
         """z [N, z_dim], y int64 [N] → images [N, 3, R, R] in G's output range."""
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z must be [N, {self.z_dim}], got {list(z.shape)}")
+        if y.shape != (z.shape[0],) or y.is_floating_point():
+            raise ValueError(f"y must be int64 class indices [{z.shape[0]}], "
+                             f"got {y.dtype} {list(y.shape)}")
         shared = self.shared(y)
         if self.hierarchical_z:
             z0, *chunks = z.split(self.z_chunk, dim=1)

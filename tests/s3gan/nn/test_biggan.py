@@ -130,6 +130,14 @@ def test_hierarchical_z_splits_into_one_chunk_per_block_plus_one():
         Generator(32, 8, 10, z_dim=90, init="normal")
 
 
+def test_g_rejects_malformed_inputs():
+    generator = Generator(32, 8, 10, init="normal")
+    with pytest.raises(ValueError, match=r"z must be \[N, 120\]"):
+        generator(torch.randn(2, 100), torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match=r"y must be int64 class indices \[2\]"):
+        generator(torch.randn(2, 120), torch.tensor([1, 2, 3]))
+
+
 def test_only_its_chunk_reaches_the_dense_layer():
     generator = Generator(32, 8, 10, init="normal").eval()
     z = torch.randn(2, 120, requires_grad=True)
