@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 import kopf
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from s3gan_operator import metrics
 from s3gan_operator.kube import ForeignOwnerError, Kube
 from s3gan_operator.progress import status_for_rejected_spec, status_from_ray_job
@@ -29,12 +30,16 @@ from s3gan_operator.render import (
     RenderError,
     render,
 )
-from s3gan_operator.settings import OperatorSettings
+from s3gan_operator.settings import OperatorSettings, SettingsError
 
 from s3gan.spec import GROUP, PLURAL, VERSION, SpecError, parse_experiment
 
 EXPERIMENTS = (GROUP, VERSION, PLURAL)
 RAYJOBS = ("ray.io", "v1", "rayjobs")
+CHILD_KINDS = (("v1", "ConfigMap"), ("v1", "ServiceAccount"),
+               ("rbac.authorization.k8s.io/v1", "Role"),
+               ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("ray.io/v1", "RayJob"),
+               (f"{GROUP}/{VERSION}", "S3GANExperiment"))
 
 
 def _now() -> str:
@@ -56,8 +61,11 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration")
     settings.persistence.finalizer = f"{GROUP}/finalizer"
-    memo.settings = OperatorSettings.from_env(os.environ)
-    memo.kube = await Kube.connect()
+    try:
+        memo.settings = OperatorSettings.from_env(os.environ)
+        memo.kube = await Kube.connect(CHILD_KINDS)
+    except (SettingsError, ResourceNotFoundError) as e:
+        raise kopf.PermanentError(str(e)) from None  # stop the operator: retrying cannot help
     memo.phases = {}
     memo.exporter = metrics.operator_exporter()
     memo.exporter.start(memo.settings.metrics_port, addr="0.0.0.0")  # scraped from other pods

@@ -13,7 +13,7 @@ from typing import Any
 
 from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
+from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, ResourceNotFoundError
 
 MERGE = "application/merge-patch+json"
 
@@ -38,8 +38,18 @@ class Kube:
         self._dynamic = dynamic
 
     @classmethod
-    async def connect(cls) -> Kube:
-        return cls(await asyncio.to_thread(lambda: DynamicClient(_load_configuration())))
+    async def connect(cls, kinds: tuple[tuple[str, str], ...] = ()) -> Kube:
+        """Connect and look up each (apiVersion, kind) now: a missing CRD (KubeRay's) fails
+        the start-up with its name instead of the first experiment, and discovery is warm."""
+        kube = cls(await asyncio.to_thread(lambda: DynamicClient(_load_configuration())))
+        for api_version, kind in kinds:
+            try:
+                await asyncio.to_thread(kube._resource, api_version, kind)
+            except ResourceNotFoundError:
+                raise ResourceNotFoundError(
+                    f"the API server does not serve {kind} ({api_version}); install its CRD"
+                ) from None
+        return kube
 
     def _resource(self, api_version: str, kind: str):
         return self._dynamic.resources.get(api_version=api_version, kind=kind)

@@ -145,8 +145,11 @@ async def test_create_renders_the_job_and_the_status_follows_the_rayjob(cluster)
         await _send(cluster, "PATCH", f"{RAYJOBS}/smoke/status", {"status": {
             "jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}})
         await _status(cluster, "smoke", "phase", "Succeeded")
-        reasons = {e.get("reason") for e in _events(cluster)}
-        assert {"Created", "Running", "Succeeded"} <= reasons
+
+        async def transitions_posted():  # kopf posts events from a queue, a moment later
+            return {"Created", "Running", "Succeeded"} <= {e.get("reason")
+                                                          for e in _events(cluster)}
+        await _until(transitions_posted)
 
         with urllib.request.urlopen(operator.liveness, timeout=5) as response:
             assert response.status == 200
@@ -163,17 +166,25 @@ async def test_a_restarted_operator_adopts_and_duplicates_nothing(cluster):
               "metadata": {"name": "resumed-experiment", "namespace": NS}, "data": {}}
     await _send(cluster, "POST", CONFIGMAPS, orphan)
     await _send(cluster, "POST", EXPERIMENTS, _experiment("resumed"))
+    def created_events():
+        return [e for e in _events(cluster) if e.get("reason") == "Created"]
+
+    def rayjob_posts():
+        return [r for r in cluster if r.method.value == "POST" and r.url.path == RAYJOBS]
+
     async with Operator():
         await _until(lambda: _get(cluster, f"{RAYJOBS}/resumed"))
         await _status(cluster, "resumed", "phase", "Pending")
+        await _until(lambda: asyncio.sleep(0, len(created_events()) == 4))
+        first_run_posts = len(rayjob_posts())
     async with Operator():
-        await asyncio.sleep(1.0)  # the resume handler has run by now
+        # The resume handler tries to create the RayJob again, gets 409, and adopts it.
+        await _until(lambda: asyncio.sleep(0, len(rayjob_posts()) > first_run_posts))
         await _status(cluster, "resumed", "phase", "Pending")
     assert [j["metadata"]["name"] for j in await _items(cluster, RAYJOBS)] == ["resumed"]
     config_map = await _get(cluster, f"{CONFIGMAPS}/resumed-experiment")
     assert [r["uid"] for r in config_map["metadata"]["ownerReferences"]] == ["uid-resumed"]
-    created = [e for e in _events(cluster) if e.get("reason") == "Created"]
-    assert sorted(e["message"] for e in created) == [
+    assert sorted(e["message"] for e in created_events()) == [
         "RayJob resumed", "Role resumed-reporter", "RoleBinding resumed-reporter",
         "ServiceAccount resumed-reporter"]
 
