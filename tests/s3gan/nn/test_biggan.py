@@ -71,6 +71,31 @@ def test_spectral_norm_on_every_layer_but_the_shared_embedding():
     assert not any(parametrize.is_parametrized(m) for m in unnormalised.modules())
 
 
+def is_orthogonal(weight: torch.Tensor) -> bool:
+    w = weight.detach().flatten(1)
+    gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+    return torch.allclose(gram, torch.eye(gram.shape[0]), atol=1e-4)
+
+
+def test_initialisation_follows_compare_gan():
+    generator = Generator(32, 8, 10)
+    discriminator = Discriminator(32, 8, 10, S3GAN_HEADS)
+    for network in (generator, discriminator):
+        for name, p in network.named_parameters():
+            if name.startswith("projection."):
+                continue
+            if name.endswith("weight.original") or name == "shared.weight":
+                assert is_orthogonal(p), name
+            elif name.endswith("bias") and not name.startswith("output.0"):
+                assert (p == 0).all(), name
+    projection = discriminator.projection.embedding.parametrizations.weight.original
+    assert not is_orthogonal(projection)  # Glorot normal: std √(2 / (fan_in + fan_out))
+    assert abs(projection.std().item() - (2 / (10 + 16)) ** 0.5) < 0.05
+    assert generator.attention.sigma.item() == discriminator.attention.sigma.item() == 0.0
+    final_bn = generator.output[0]
+    assert (final_bn.weight == 1).all() and (final_bn.bias == 0).all()
+
+
 def test_small_table_counts_per_part():
     generator = Generator(32, 64, 10, init="normal")  # spectrally normalised
     discriminator = Discriminator(32, 64, 10, S3GAN_HEADS, init="normal")
