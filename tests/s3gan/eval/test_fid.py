@@ -213,3 +213,10 @@ def test_generate_must_return_what_was_asked(dataset_dir):
     other = FeatureNetwork(TinyFeatures(TINY, ["16"]), "tiny-2", "16", None)
     with pytest.raises(ValueError, match="computed with 'tiny-1'"):
         evaluate(replay(images(50, seed=0)), reference, 50, 1, other)
+
+
+def test_a_feature_network_must_produce_what_the_metrics_read():
+    with pytest.raises(ValueError, match="does not produce {'logits'}"):
+        FeatureNetwork(TinyFeatures(TINY, ["16"]), "tiny-1", "16", "logits")
+    with pytest.raises(ValueError, match="identity 'Tiny 1'"):
+        FeatureNetwork(TinyFeatures(TINY, ["16"]), "Tiny 1", "16", None)
