@@ -3,28 +3,13 @@ one full conversion shared by the tests that need all 70,000 images."""
 
 from __future__ import annotations
 
-import gzip
-
-import numpy as np
 import pytest
 
 from s3gan.data.convert import convert
 from s3gan.data.idx import read_idx
 from s3gan.data.image_tree import write_imagenet_tree
 from s3gan.data.manifest import Settings
-
-FASHION = "/usr/share/datasets/fashion-mnist"
-WNIDS = [f"n{c:08d}" for c in range(10)]
-
-
-def quiet(line: str) -> None:
-    pass
-
-
-def _write_idx(path, array):
-    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, ">u4").tobytes()
-    with gzip.open(path, "wb") as f:
-        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+from tests.fixtures.datasets import FASHION, WNIDS, quiet, write_fashion_subset
 
 
 @pytest.fixture(scope="session")
@@ -35,15 +20,9 @@ def fashion_arrays():
 
 
 @pytest.fixture(scope="session")
-def fashion_subset(tmp_path_factory, fashion_arrays):
+def fashion_subset(tmp_path_factory):
     """An IDX folder with the first 500 training and 100 test images."""
-    (train_images, train_labels), (test_images, test_labels) = fashion_arrays
-    root = tmp_path_factory.mktemp("fashion-subset")
-    _write_idx(root / "train-images-idx3-ubyte.gz", train_images[:500])
-    _write_idx(root / "train-labels-idx1-ubyte.gz", train_labels[:500])
-    _write_idx(root / "t10k-images-idx3-ubyte.gz", test_images[:100])
-    _write_idx(root / "t10k-labels-idx1-ubyte.gz", test_labels[:100])
-    return root
+    return write_fashion_subset(tmp_path_factory.mktemp("fashion-subset"), 500, 100)
 
 
 @pytest.fixture(scope="session")

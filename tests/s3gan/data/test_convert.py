@@ -18,7 +18,7 @@ from s3gan.data.manifest import MANIFEST, Settings, read_manifest
 from s3gan.data.preprocess import centre_crop_resize
 from s3gan.data.shards import decode_images, read_columns
 from s3gan.data.storage import open_location
-from tests.s3gan.data.conftest import WNIDS, quiet
+from tests.fixtures.datasets import WNIDS, quiet
 
 
 def _rows(dest, split):

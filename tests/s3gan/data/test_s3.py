@@ -16,12 +16,9 @@ from s3gan.data.masks import create_masks
 from s3gan.data.reader import TrainingReader
 from s3gan.data.storage import StorageError, open_location
 from s3gan.spec.model import Storage
+from tests.fixtures.datasets import quiet
 
 pytestmark = pytest.mark.s3
-
-
-def _quiet(line):
-    pass
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +31,7 @@ def test_conversion_to_s3_writes_the_local_shards(s3_server, bucket, fashion_sub
     storage = Storage(endpoint=s3_server.endpoint)
     uri = f"s3://{bucket}/fashion-subset"
     manifest = convert(str(fashion_subset), uri, Settings(32, 3, "raw", 64), storage,
-                       workers=2, report=_quiet)
+                       workers=2, report=quiet)
     local = read_manifest(open_location(str(subset_dataset)))
     assert [s.sha256 for s in manifest.shards] == [s.sha256 for s in local.shards]
     assert manifest.counts == {"train": 500, "validation": 100}
@@ -59,7 +56,7 @@ def test_conversion_to_s3_writes_the_local_shards(s3_server, bucket, fashion_sub
 def test_full_fashion_mnist_on_s3(s3_server, bucket):
     storage = Storage(endpoint=s3_server.endpoint)
     manifest = convert("/usr/share/datasets/fashion-mnist", f"s3://{bucket}/fashion-mnist",
-                       Settings(32, 1, "raw", 4096), storage, report=_quiet)
+                       Settings(32, 1, "raw", 4096), storage, report=quiet)
     assert manifest.counts == {"train": 60_000, "validation": 10_000}
     assert manifest.per_class["train"] == (6_000,) * 10
 
