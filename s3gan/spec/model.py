@@ -20,6 +20,8 @@ API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "S3GANExperiment"
 PLURAL = "s3ganexperiments"
 RESOLUTIONS = (32, 64, 128, 256)  # the architecture tables of s3gan.nn.biggan
+# Hierarchical z: one chunk for G's dense layer and one per G block (s3gan.nn.biggan.TABLES).
+Z_CHUNKS = {32: 4, 64: 5, 128: 6, 256: 7}
 DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
 
 DnsLabel = Annotated[

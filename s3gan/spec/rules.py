@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from s3gan.spec.model import ExperimentSpec
+from s3gan.spec.model import Z_CHUNKS, ExperimentSpec
 
 # Sweep parameter → the spec field it sets (paper section 4's sweeps, plus seeds).
 SWEEP_PARAMETERS: dict[str, str] = {
@@ -46,7 +46,20 @@ def _accelerator_named(s: ExperimentSpec) -> bool:
     return {"cpu": a.type is None, "gpu": a.type is not None}.get(a.kind, a.type is not None)
 
 
+def _z_chunks_cel() -> str:
+    *rest, (_, last) = Z_CHUNKS.items()
+    return "".join(f"self.dataset.resolution == {r} ? {n} : " for r, n in rest) + str(last)
+
+
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "spec.model.zDim",
+        "with hierarchicalZ, zDim must split evenly into one chunk per generator block plus one "
+        "(" + ", ".join(f"{n} chunks at {r}px" for r, n in Z_CHUNKS.items()) + ")",
+        f"!self.model.hierarchicalZ || self.model.zDim % ({_z_chunks_cel()}) == 0",
+        lambda s: not s.model.hierarchical_z
+        or s.model.z_dim % Z_CHUNKS[s.dataset.resolution] == 0,
+    ),
     Rule(
         "spec.training.globalBatch",
         "globalBatch must equal microBatch × accumulation × resources.workers "

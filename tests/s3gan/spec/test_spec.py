@@ -135,3 +135,11 @@ def test_spec_imports_neither_torch_nor_ray():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_hierarchical_z_must_split_into_the_generator_chunks():
+    with pytest.raises(SpecError) as e:
+        parse_experiment(_doc(dataset={"uri": "/d", "resolution": 256}))
+    assert [p.path for p in e.value.problems] == ["spec.model.zDim"]
+    parse_experiment(_doc(dataset={"uri": "/d", "resolution": 256}, model={"zDim": 140}))
+    parse_experiment(_doc(dataset={"uri": "/d", "resolution": 256}, model={"hierarchicalZ": False}))
