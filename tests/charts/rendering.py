@@ -69,8 +69,9 @@ def run_helm(*args: str, values: dict[str, Any] | None = None) -> str:
     return done.stdout
 
 
-def template_text(values: dict[str, Any] | None = None) -> str:
-    return run_helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--include-crds",
+def template_text(values: dict[str, Any] | None = None, include_crds: bool = True) -> str:
+    crds = ["--include-crds"] if include_crds else []
+    return run_helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, *crds,
                     values=values)
 
 
