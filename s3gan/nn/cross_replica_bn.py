@@ -1,0 +1,84 @@
+"""Cross-replica BatchNorm: batch statistics over the global batch of every data-parallel replica.
+
+BigGAN (Brock et al. 2019, section 3) and S³GAN (paper section 4) train on TPU pods with G's
+BatchNorm statistics all-reduced across cores, so each replica normalises with the mean and
+variance of the whole global batch:
+
+    μ = Σ_r Σ_i x_ri / n,   σ² = Σ_r Σ_i x_ri² / n − μ²,   n = Σ_r n_r
+
+Each replica sums (count, Σx, Σx²) per channel locally, and one differentiable all-reduce
+(``torch.distributed.nn.functional.all_reduce``, whose backward all-reduces the gradients)
+makes them global, so forward and backward equal single-process BatchNorm on the concatenated
+batch. It works on any backend (gloo, NCCL, XLA); torch's ``SyncBatchNorm`` refuses CPU tensors.
+Outside an initialised process group it is ordinary BatchNorm.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+import torch.distributed.nn.functional as dist_fn
+from torch import nn
+
+
+class CrossReplicaBatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` whose training-mode statistics span every replica of the group."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(x)
+        if x.dim() != 4:
+            raise ValueError(f"CrossReplicaBatchNorm2d expects [N, C, H, W], got {tuple(x.shape)}")
+        channels = (0, 2, 3)
+        local = torch.cat([
+            x.new_full((1,), x.numel() / x.shape[1]),
+            x.sum(dim=channels),
+            x.square().sum(dim=channels),
+        ]).float()
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            local = dist_fn.all_reduce(local)
+        count, sums, squares = local[0], *local[1:].chunk(2)
+        mean = sums / count
+        variance = (squares / count - mean.square()).clamp_min(0)
+        self._track(mean.detach(), variance.detach(), count.detach())
+        shape = (1, -1, 1, 1)
+        scale = torch.rsqrt(variance + self.eps).to(x.dtype)
+        y = (x - mean.to(x.dtype).view(shape)) * scale.view(shape)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y
+
+    @torch.no_grad()
+    def _track(self, mean: torch.Tensor, variance: torch.Tensor, count: torch.Tensor) -> None:
+        """Running statistics as ``nn.BatchNorm2d`` keeps them (unbiased variance; a cumulative
+        average when ``momentum`` is None)."""
+        if not self.track_running_stats:
+            return
+        self.num_batches_tracked += 1
+        momentum = (1.0 / float(self.num_batches_tracked) if self.momentum is None
+                    else self.momentum)
+        unbiased = variance * count / (count - 1).clamp_min(1)
+        self.running_mean.lerp_(mean.to(self.running_mean.dtype), momentum)
+        self.running_var.lerp_(unbiased.to(self.running_var.dtype), momentum)
+
+
+def cross_replica_batch_norms(module: nn.Module) -> nn.Module:
+    """``module`` with every plain ``nn.BatchNorm2d`` replaced, in place, by a
+    :class:`CrossReplicaBatchNorm2d` holding the same parameters and buffers."""
+    for name, child in module.named_children():
+        if type(child) is nn.BatchNorm2d:
+            replacement = CrossReplicaBatchNorm2d(
+                child.num_features, child.eps, child.momentum, child.affine,
+                child.track_running_stats, device=_device_of(child),
+            )
+            replacement.load_state_dict(child.state_dict())
+            replacement.train(child.training)
+            setattr(module, name, replacement)
+        else:
+            cross_replica_batch_norms(child)
+    return module
+
+
+def _device_of(norm: nn.BatchNorm2d) -> torch.device | None:
+    tensors = list(norm.parameters()) + list(norm.buffers())
+    return tensors[0].device if tensors else None
