@@ -12,6 +12,7 @@ that ``render`` or ``progress`` could make.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import os
 from typing import Any
@@ -100,21 +101,25 @@ def _reject(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, error: Exceptio
     _record_phase(memo, body.metadata.uid, "Failed")
 
 
+async def _apply(body: kopf.Body, memo: kopf.Memo, wanted: dict[str, Any]) -> dict[str, Any]:
+    try:
+        live, created = await memo.kube.create_or_adopt(wanted)
+    except ForeignOwnerError as e:
+        kopf.warn(body, reason="NameTaken", message=str(e))
+        raise kopf.PermanentError(str(e)) from None
+    if created:
+        kopf.info(body, reason="Created", message=f"{wanted['kind']} {wanted['metadata']['name']}")
+    return live
+
+
 async def _reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -> None:
     try:
         children = _children(body, memo)
     except (SpecError, RenderError) as e:
         _reject(body, patch, memo, e)
         return
-    for wanted in children.in_creation_order():
-        try:
-            live, created = await memo.kube.create_or_adopt(wanted)
-        except ForeignOwnerError as e:
-            kopf.warn(body, reason="NameTaken", message=str(e))
-            raise kopf.PermanentError(str(e)) from None
-        if created:
-            kopf.info(body, reason="Created",
-                      message=f"{wanted['kind']} {wanted['metadata']['name']}")
+    await asyncio.gather(*(_apply(body, memo, child) for child in children.dependencies()))
+    live = await _apply(body, memo, children.ray_job)
     # The phase and conditions have one writer, the RayJob event handler, which sees the
     # RayJob's creation (or, after a restart, its listing) next; writing them here could race it.
     patch.status.update({"rayJobName": live["metadata"]["name"],

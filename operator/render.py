@@ -60,10 +60,14 @@ class Children:
     role_binding: dict[str, Any]
     ray_job: dict[str, Any]
 
-    def in_creation_order(self) -> list[dict[str, Any]]:
-        """Dependencies first: the RayJob's pods need the ConfigMap and the identity."""
+    def dependencies(self) -> list[dict[str, Any]]:
+        """What the RayJob's pods need: the mounted ConfigMap and the identity. They do not
+        depend on one another, so they may be created together."""
         first = [self.config_map, self.service_account, self.role, self.role_binding]
-        return [o for o in first if o is not None] + [self.ray_job]
+        return [o for o in first if o is not None]
+
+    def in_creation_order(self) -> list[dict[str, Any]]:
+        return self.dependencies() + [self.ray_job]
 
 
 def ray_job_name(experiment: str) -> str:

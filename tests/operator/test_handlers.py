@@ -102,7 +102,7 @@ async def _items(kmock, path):
     return (await _get(kmock, path) or {}).get("items", [])
 
 
-async def _until(predicate, timeout=10.0):
+async def _until(predicate, timeout=20.0):  # generous: CI machines are shared
     deadline = time.monotonic() + timeout
     while True:
         value = await predicate()
