@@ -17,6 +17,7 @@ import re
 import shutil
 import time
 import warnings
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,13 +102,16 @@ def load(path: Path) -> dict[str, Any]:
 
 
 class CheckpointStore:
-    """Checkpoints of one training run under ``root``; keeps the newest ``keep``."""
+    """Checkpoints of one training run under ``root``; keeps the newest ``keep`` and the steps
+    ``protected()`` names (``s3gan.train.retention``: the best-FID and last known-good ones)."""
 
-    def __init__(self, root: Path, keep: int):
+    def __init__(self, root: Path, keep: int,
+                 protected: Callable[[], Collection[int]] = frozenset):
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         self.root = Path(root)
         self.keep = keep
+        self.protected = protected
 
     def save(self, step: int, state: dict[str, Any]) -> Checkpoint:
         """Write ``state`` ({part name: torch-serialisable object}) as checkpoint ``step``."""
@@ -154,8 +158,10 @@ class CheckpointStore:
         return None
 
     def _prune(self) -> None:
+        protected = self.protected()
         for old in self.checkpoints()[: -self.keep]:
-            shutil.rmtree(old.path)
+            if old.step not in protected:
+                shutil.rmtree(old.path)
         for entry in self.root.glob(f"{_PARTIAL_PREFIX}*"):
             if not entry.name.endswith(f"-{os.getpid()}"):
                 shutil.rmtree(entry, ignore_errors=True)
