@@ -26,6 +26,7 @@ from s3gan.train.step import GanStep, GradientSync, no_gradient_sync
 # Offsets keep the streams apart while one seed (spec.seeds.gan) fixes them all.
 _SAMPLING_STREAM = 1
 _EVALUATION_STREAM = 2
+_REPLICA_STRIDE = 1_000
 
 
 class Trainer:
@@ -38,6 +39,8 @@ class Trainer:
         batches: Iterator[Batch],
         device: torch.device | str,
         sync_gradients: GradientSync = no_gradient_sync,
+        replica: int = 0,
+        replicas: int = 1,
     ):
         self.spec, self.method, self.batches = spec, method, batches
         self.device = torch.device(device)
@@ -52,8 +55,10 @@ class Trainer:
         self.discriminator = Discriminator.from_spec(spec, method.num_classes, method.heads).to(
             self.device, memory_format=memory_format
         )
-        self.rng = torch.Generator(self.device).manual_seed(seed + _SAMPLING_STREAM)
-        # One process plays every worker's share: global batch = micro-batch × accumulation.
+        # Each data-parallel replica draws its own latents and fake labels.
+        self.rng = torch.Generator(self.device).manual_seed(
+            seed + _SAMPLING_STREAM + _REPLICA_STRIDE * replica)
+        # Global batch = micro-batch × accumulation × replicas (one process: every share).
         self.gan_step = GanStep(
             self.generator,
             self.discriminator,
@@ -62,7 +67,7 @@ class Trainer:
             spec.model.output_range,
             spec.model.z_dim,
             micro_batch=spec.micro_batch,
-            accumulation=spec.training.global_batch // spec.micro_batch,
+            accumulation=spec.training.global_batch // (spec.micro_batch * replicas),
             rng=self.rng,
             sync_gradients=sync_gradients,
         )
