@@ -23,7 +23,6 @@ from s3gan_operator import metrics
 from s3gan_operator.kube import ForeignOwnerError, Kube
 from s3gan_operator.progress import status_for_rejected_spec, status_from_ray_job
 from s3gan_operator.render import (
-    EXPERIMENT_LABEL,
     MANAGED_BY,
     QUEUE_LABEL,
     Children,
@@ -33,14 +32,14 @@ from s3gan_operator.render import (
 )
 from s3gan_operator.settings import OperatorSettings, SettingsError
 
-from s3gan.spec import GROUP, PLURAL, VERSION, SpecError, parse_experiment
+from s3gan.spec import API_VERSION, GROUP, KIND, PLURAL, VERSION, SpecError, parse_experiment
 
 EXPERIMENTS = (GROUP, VERSION, PLURAL)
 RAYJOBS = ("ray.io", "v1", "rayjobs")
 CHILD_KINDS = (("v1", "ConfigMap"), ("v1", "ServiceAccount"),
                ("rbac.authorization.k8s.io/v1", "Role"),
                ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("ray.io/v1", "RayJob"),
-               (f"{GROUP}/{VERSION}", "S3GANExperiment"))
+               (API_VERSION, KIND))
 
 
 def _now() -> str:
@@ -164,7 +163,7 @@ async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, 
         kopf.info(body, reason="Updated", message="experiment file refreshed")
 
 
-@kopf.on.delete(*EXPERIMENTS, retries=3, backoff=2)
+@kopf.on.delete(*EXPERIMENTS, retries=3, backoff=2, timeout=60)
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     with metrics.observe(memo.exporter, "delete"):
         _record_phase(memo, body.metadata.uid, None)
@@ -184,18 +183,23 @@ async def ray_job_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo,
     if event["type"] == "DELETED":
         return
     with metrics.observe(memo.exporter, "rayjob"):
-        name = body.metadata.get("labels", {}).get(EXPERIMENT_LABEL)
-        namespace = body.metadata.namespace
-        experiment = name and await memo.kube.get(f"{GROUP}/{VERSION}", "S3GANExperiment",
-                                                  name, namespace)
-        if not experiment or experiment["metadata"].get("deletionTimestamp"):
+        # Trust the controller reference, not the label: anyone may label a RayJob.
+        owner = next((r for r in body.metadata.get("ownerReferences") or []
+                      if r.get("controller") and r.get("apiVersion") == API_VERSION
+                      and r.get("kind") == KIND), None)
+        if owner is None:
+            return
+        name, namespace = owner["name"], body.metadata.namespace
+        experiment = await memo.kube.get(API_VERSION, KIND, name, namespace)
+        if (not experiment or experiment["metadata"].get("uid") != owner.get("uid")
+                or experiment["metadata"].get("deletionTimestamp")):
             return
         previous = experiment.get("status") or {}
         status = status_from_ray_job(dict(body), previous, _now())
         if all(previous.get(k) == v for k, v in status.items()):
             return
-        await memo.kube.patch(f"{GROUP}/{VERSION}", "S3GANExperiment", name, namespace,
-                              {"status": status}, status=True)
+        await memo.kube.patch(API_VERSION, KIND, name, namespace, {"status": status},
+                              status=True)
         _record_phase(memo, experiment["metadata"]["uid"], status["phase"])
         if previous.get("phase") != status["phase"]:
             kind = "Warning" if status["phase"] == "Failed" else "Normal"

@@ -255,3 +255,26 @@ def test_the_console_script_adds_a_liveness_probe_unless_given():
     given = kopf_arguments(["-A", "--liveness=http://127.0.0.1:9/h"])
     assert [a for a in given if "liveness" in a] == ["--liveness=http://127.0.0.1:9/h"]
     assert given[:3] == ["run", "--module", "s3gan_operator.handlers"]
+
+
+async def test_a_look_alike_rayjob_cannot_set_an_experiments_status(cluster):
+    async with Operator():
+        await _send(cluster, "POST", EXPERIMENTS, _experiment("target"))
+        await _until(lambda: _get(cluster, f"{RAYJOBS}/target"))
+        await _status(cluster, "target", "phase", "Pending")
+        labels = {"app.kubernetes.io/managed-by": "s3gan-operator", "s3gan.io/experiment": "target"}
+        forged = {"apiVersion": "ray.io/v1", "kind": "RayJob",
+                  "metadata": {"name": "forged", "namespace": NS, "labels": labels,
+                               "ownerReferences": [{
+                                   "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
+                                   "name": "target", "uid": "someone-else", "controller": True}]},
+                  "spec": {}, "status": {"jobDeploymentStatus": "Failed"}}
+        await _send(cluster, "PATCH", f"{RAYJOBS}/target/status",
+                    {"status": {"jobDeploymentStatus": "Running"}})
+        await _status(cluster, "target", "phase", "Running")
+        await _send(cluster, "POST", RAYJOBS, forged)
+        deadline = time.monotonic() + 3.0  # ample for the forged job's event to be handled
+        while time.monotonic() < deadline:
+            found = await _get(cluster, f"{EXPERIMENTS}/target")
+            assert found["status"]["phase"] == "Running"
+            await asyncio.sleep(0.05)
