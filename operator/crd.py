@@ -20,6 +20,7 @@ import yaml
 from s3gan_operator.schema import structural_schema
 
 from s3gan.spec import GROUP, IMMUTABLE_FIELDS, KIND, PLURAL, RULES, VERSION, ExperimentSpec
+from s3gan.spec.model import Metadata
 
 SINGULAR = KIND.lower()
 SHORT_NAMES = ["s3gan", "s3gx"]
@@ -97,6 +98,18 @@ def spec_schema() -> dict[str, Any]:
     return schema
 
 
+def name_rule() -> dict[str, Any]:
+    """The experiment's name is a DNS label (``Metadata.name``): its children, KubeRay's
+    RayCluster and the head Service are all named from it."""
+    name = Metadata.model_json_schema()["properties"]["name"]
+    return {
+        "rule": f"size(self.metadata.name) <= {name['maxLength']}"
+        f" && self.metadata.name.matches('{name['pattern']}')",
+        "message": f"metadata.name must be a DNS label: lower-case letters, digits and '-', "
+        f"at most {name['maxLength']} characters",
+    }
+
+
 def custom_resource_definition() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -121,6 +134,7 @@ def custom_resource_definition() -> dict[str, Any]:
                 "schema": {"openAPIV3Schema": {
                     "type": "object",
                     "required": ["spec"],
+                    "x-kubernetes-validations": [name_rule()],
                     "properties": {
                         "apiVersion": {"type": "string"},
                         "kind": {"type": "string"},

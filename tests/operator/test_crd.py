@@ -184,3 +184,22 @@ def test_mutable_fields_carry_no_transition_rule(generated):
     mutable = [f for f in properties if f not in IMMUTABLE_FIELDS]
     assert "suspend" in mutable
     assert all("x-kubernetes-validations" not in properties[f] for f in mutable)
+
+
+@pytest.mark.parametrize("name, valid", [("s3gan-imagenet-10pct", True), ("a" * 63, True),
+                                         ("a" * 64, False), ("with.dot", False),
+                                         ("Upper", False), ("-leading", False)])
+def test_the_name_rule_matches_the_python_metadata_model(generated, name, valid):
+    from pydantic import ValidationError
+
+    from s3gan.spec.model import Metadata
+
+    (rule,) = generated["spec"]["versions"][0]["schema"]["openAPIV3Schema"][
+        "x-kubernetes-validations"]
+    assert _cel(rule["rule"], self={"metadata": {"name": name}}) is valid
+    try:
+        Metadata(name=name)
+        python_valid = True
+    except ValidationError:
+        python_valid = False
+    assert python_valid is valid
