@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import ray.data
-import torch
 
-from s3gan.data.batch import Batch
 from s3gan.data.manifest import Settings, ShardRecord, read_manifest, read_verified_shard
 from s3gan.data.masks import read_mask
 from s3gan.data.shards import decode_images, read_columns
@@ -66,7 +64,14 @@ def image_dataset(
     )
 
 
-def to_batch(rows: dict[str, np.ndarray]) -> Batch:
-    """A ``Batch`` from a batch of the dataset's rows (``iter_batches`` output)."""
+def to_batch(rows: dict[str, np.ndarray]):
+    """A ``s3gan.data.batch.Batch`` from a batch of the dataset's rows (``iter_batches``).
+
+    torch is imported here, not at the top: the read tasks need only pyarrow and numpy, and
+    Ray starts their worker processes faster without it."""
+    import torch
+
+    from s3gan.data.batch import Batch
+
     # Ray hands out read-only views of its object store; torch wants memory it may write.
     return Batch(*(torch.from_numpy(np.require(rows[c], requirements="W")) for c in COLUMNS))

@@ -27,20 +27,14 @@ def dataset(tmp_path_factory):
 
 
 @ray.remote(num_cpus=0)
-def _consume(iterator) -> tuple[list[int], int]:
-    indices, checked = [], 0
-    for rows in iterator.iter_batches(batch_size=50):
-        batch = to_batch(rows)
-        assert batch.images.shape[1:] == (3, 32, 32) and str(batch.images.dtype) == "torch.uint8"
-        indices += batch.index.tolist()
-        checked += int((batch.labels[batch.labelled] >= 0).all())
-    return indices, checked
+def _consume(iterator) -> list[int]:
+    return [i for rows in iterator.iter_batches(batch_size=50) for i in rows["index"].tolist()]
 
 
 def test_two_consumers_see_every_image_exactly_once(ray_cluster, dataset):
     ds = image_dataset(str(dataset), "train", mask=(0.1, 4))
     a, b = ds.streaming_split(2, equal=False)
-    (first, _), (second, _) = ray.get([_consume.remote(a), _consume.remote(b)])
+    first, second = ray.get([_consume.remote(a), _consume.remote(b)])
     assert first and second  # both consumers got work
     assert sorted(first + second) == list(range(300))
 
