@@ -2,7 +2,7 @@
 
 Plain Python over ``pyarrow`` (no Ray), so a training worker owns its input and a resumed run
 can start at any step. Shards are fetched and verified against the manifest's checksums a
-window ahead on background threads; images stay uint8 (decoded from the stored encoding) and
+window ahead, and batches decoded two ahead, on background threads; images stay uint8 and
 become float on the worker. With a labelled mask, images outside it carry label -1 and
 ``labelled`` False, so no method can read a label the paper's protocol hides;
 ``labelled_only`` (BIGGAN-k%) drops them before sampling.
@@ -10,6 +10,8 @@ become float on the worker. With a labelled mask, images outside it carry label 
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +31,7 @@ from s3gan.spec.model import Storage
 
 WINDOW_SHARDS = 4  # shards pooled for within-shard shuffling; about 2 windows stay in memory
 FETCH_THREADS = 4  # S3 latency hides behind a few concurrent GETs
+PREFETCH_BATCHES = 2  # batches ready before the training step asks for them
 
 
 class TrainingReader:
@@ -74,6 +77,44 @@ class TrainingReader:
         return int(hi - lo)
 
     def __iter__(self) -> Iterator[Batch]:
+        """Batches are assembled on a background thread, ``PREFETCH_BATCHES`` ahead, so reading
+        and decoding overlap the training step (Pillow, numpy and torch release the GIL)."""
+        ready: queue.Queue = queue.Queue(PREFETCH_BATCHES)
+        stop = threading.Event()
+
+        def hand_over(item) -> bool:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            batches = self._batches()
+            try:
+                for batch in batches:
+                    if not hand_over(batch):
+                        return
+            except BaseException as error:  # re-raised in the consumer, which named the reader
+                hand_over(error)
+            finally:
+                batches.close()
+
+        producer = threading.Thread(target=produce, name="batch-prefetch", daemon=True)
+        producer.start()
+        try:
+            while True:
+                item = ready.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            producer.join()
+
+    def _batches(self) -> Iterator[Batch]:
         epoch, offset = divmod(self.start_step, self.steps_per_epoch)
         with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="shard-fetch") as pool:
             cache: OrderedDict[int, Future] = OrderedDict()
