@@ -3,7 +3,8 @@ that ``render`` or ``progress`` could make.
 
 - create / resume: validate, render, create-or-adopt each child (idempotent: a restarted
   operator adopts what exists and duplicates nothing);
-- update of ``spec``: refresh the mounted experiment file, follow ``spec.suspend``;
+- update of ``spec``: the same, then refresh the mounted experiment file and follow
+  ``spec.suspend`` (a spec fixed after a rejection gets its children now);
 - RayJob events: the experiment's phase and conditions follow the RayJob's status (this
   handler is their only writer), with a Kubernetes event on each phase transition;
 - delete: remove the children (owner references would too; this does it now), and never keep
@@ -85,7 +86,7 @@ def _record_phase(memo: kopf.Memo, uid: str, phase: str | None) -> None:
 
 
 def _children(body: kopf.Body, memo: kopf.Memo) -> Children:
-    """Parse and render; a bad spec is a permanent error carrying the problems."""
+    """Parse and render; SpecError or RenderError name every problem of a bad spec."""
     document = {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec")}
     experiment = parse_experiment(document, f"{body['kind']} {body['metadata']['name']}")
     owner = Owner(body["metadata"]["name"], body["metadata"]["namespace"], body["metadata"]["uid"])
@@ -111,18 +112,26 @@ async def _apply(body: kopf.Body, memo: kopf.Memo, wanted: dict[str, Any]) -> di
     return live
 
 
-async def _reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -> None:
+async def _reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -> Children | None:
+    """Create what is missing, adopt what exists; None when the spec was rejected."""
     try:
         children = _children(body, memo)
     except (SpecError, RenderError) as e:
         _reject(body, patch, memo, e)
-        return
+        return None
     await asyncio.gather(*(_apply(body, memo, child) for child in children.dependencies()))
     live = await _apply(body, memo, children.ray_job)
+    status = {"rayJobName": live["metadata"]["name"],
+              "observedGeneration": body.metadata.get("generation")}
+    previous = dict(body.status)
     # The phase and conditions have one writer, the RayJob event handler, which sees the
-    # RayJob's creation (or, after a restart, its listing) next; writing them here could race it.
-    patch.status.update({"rayJobName": live["metadata"]["name"],
-                         "observedGeneration": body.metadata.get("generation")})
+    # RayJob's creation (or, after a restart, its listing) next; writing them here could race
+    # it. The exception: a spec fixed after a rejection, whose RayJob may have nothing new.
+    if any(c.get("type") == "Valid" and c.get("status") == "False"
+           for c in previous.get("conditions", [])):
+        status.update(status_from_ray_job(live, previous, _now()))
+    patch.status.update(status)
+    return children
 
 
 @kopf.on.create(*EXPERIMENTS)
@@ -143,13 +152,10 @@ async def resume(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) 
 async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, new: Any,
                  **_: Any) -> None:
     with metrics.observe(memo.exporter, "update"):
-        try:
-            children = _children(body, memo)
-        except (SpecError, RenderError) as e:
-            _reject(body, patch, memo, e)
+        children = await _reconcile(body, patch, memo)
+        if children is None:
             return
         config_map, job = children.config_map, children.ray_job
-        await memo.kube.create_or_adopt(config_map)
         await memo.kube.patch("v1", "ConfigMap", config_map["metadata"]["name"],
                               config_map["metadata"]["namespace"], {"data": config_map["data"]})
         suspend = bool((new or {}).get("suspend"))
@@ -159,7 +165,6 @@ async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, 
                                   job["metadata"]["namespace"], {"spec": {"suspend": suspend}})
             kopf.info(body, reason="Suspended" if suspend else "Resumed",
                       message=f"RayJob {job['metadata']['name']}")
-        patch.status["observedGeneration"] = body.metadata.get("generation")
         kopf.info(body, reason="Updated", message="experiment file refreshed")
 
 
@@ -196,11 +201,11 @@ async def ray_job_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo,
             return
         previous = experiment.get("status") or {}
         status = status_from_ray_job(dict(body), previous, _now())
+        _record_phase(memo, experiment["metadata"]["uid"], status["phase"])  # also after restarts
         if all(previous.get(k) == v for k, v in status.items()):
             return
         await memo.kube.patch(API_VERSION, KIND, name, namespace, {"status": status},
                               status=True)
-        _record_phase(memo, experiment["metadata"]["uid"], status["phase"])
         if previous.get("phase") != status["phase"]:
             kind = "Warning" if status["phase"] == "Failed" else "Normal"
             kopf.event(experiment, type=kind, reason=status["phase"],

@@ -278,3 +278,16 @@ async def test_a_look_alike_rayjob_cannot_set_an_experiments_status(cluster):
             found = await _get(cluster, f"{EXPERIMENTS}/target")
             assert found["status"]["phase"] == "Running"
             await asyncio.sleep(0.05)
+
+
+async def test_a_spec_fixed_after_a_rejection_gets_its_job(cluster):
+    async with Operator():
+        await _send(cluster, "POST", EXPERIMENTS, _experiment("fixed", resources={"workers": 3}))
+        await _status(cluster, "fixed", "phase", "Failed")
+        await _send(cluster, "PATCH", f"{EXPERIMENTS}/fixed",
+                    {"metadata": {"generation": 2}, "spec": {"resources": {"workers": 2}}})
+        job = await _until(lambda: _get(cluster, f"{RAYJOBS}/fixed"))
+        assert job["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["replicas"] == 2
+        experiment = await _status(cluster, "fixed", "phase", "Pending")
+        valid = next(c for c in experiment["status"]["conditions"] if c["type"] == "Valid")
+        assert valid["status"] == "True"
