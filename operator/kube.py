@@ -93,8 +93,8 @@ class Kube:
             pass
         live = await self.get(wanted["apiVersion"], wanted["kind"], meta["name"],
                               meta["namespace"])
-        if live is None:  # deleted between the two calls: let the handler retry
-            raise ConflictError(f"{wanted['kind']} {meta['name']} vanished while adopting")
+        if live is None:  # deleted between the two calls; the handler's retry creates it
+            raise RuntimeError(f"{wanted['kind']} {meta['name']} vanished while being adopted")
         return await self._adopt(live, wanted), False
 
     async def _adopt(self, live: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
