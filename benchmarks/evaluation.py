@@ -61,9 +61,9 @@ def photos(start: int, n: int) -> torch.Tensor:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generated", type=int, default=200)
-    parser.add_argument("--real", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--generated", type=int, default=48)
+    parser.add_argument("--real", type=int, default=48)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv if argv is not None else [])
     torch.manual_seed(0)
