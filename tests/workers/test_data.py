@@ -12,6 +12,7 @@ from s3gan.data.idx import read_idx
 from s3gan.data.manifest import Settings
 from s3gan.data.masks import create_masks, draw_labelled
 from s3gan.data.storage import open_location
+from s3gan.spec.model import Storage
 from tests.fixtures.datasets import FASHION, quiet, write_fashion_subset
 
 pytestmark = pytest.mark.ray
@@ -50,3 +51,14 @@ def test_rows_hold_the_stored_images_and_hidden_labels(ray_cluster, dataset):
     assert (batch.labels.numpy()[order][~labelled] == -1).all()
     # a one-channel dataset comes out as three equal channels
     assert (batch.images[:, 0] == batch.images[:, 2]).all()
+
+
+@pytest.mark.s3
+def test_ray_workers_read_shards_from_s3(ray_cluster, s3_server, tmp_path):
+    source = write_fashion_subset(tmp_path / "idx", 120, 10)
+    storage = Storage(endpoint=s3_server.endpoint)
+    uri = f"s3://{s3_server.create_bucket('ray-data')}/subset"
+    convert(str(source), uri, Settings(32, 3, "raw", 32), storage, workers=1, report=quiet)
+    first, second = image_dataset(uri, "train", storage).streaming_split(2, equal=False)
+    indices = ray.get([_consume.remote(first), _consume.remote(second)])
+    assert sorted(indices[0] + indices[1]) == list(range(120))
