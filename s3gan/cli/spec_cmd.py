@@ -13,7 +13,9 @@ from s3gan.spec.model import Experiment
 def register(commands: argparse._SubParsersAction) -> None:
     spec = commands.add_parser("spec", help="check experiment files, print their schema")
     sub = spec.add_subparsers(dest="spec_command", required=True, metavar="COMMAND")
-    validate = sub.add_parser("validate", help="check experiment files; exit 2 naming every bad field")
+    validate = sub.add_parser(
+        "validate", help="check experiment files; exit 2 naming every bad field"
+    )
     validate.add_argument("files", nargs="+", metavar="FILE", help="S3GANExperiment YAML files")
     validate.set_defaults(run=_validate)
     schema = sub.add_parser("schema", help="print the JSON schema of an S3GANExperiment document")

@@ -51,7 +51,8 @@ CATALOGUE: tuple[Metric, ...] = (
            "Real images consumed by discriminator steps (rate() is throughput)", _RUN),
     Metric("s3gan_step_duration_seconds", "histogram", "Wall time of one G step with its D steps",
            _RUN, (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)),
-    Metric("s3gan_pretraining_epoch", "gauge", "Epochs of feature-extractor pretraining done", _RUN),
+    Metric("s3gan_pretraining_epoch", "gauge", "Epochs of feature-extractor pretraining done",
+           _RUN),
     # Losses and optimiser state.
     Metric("s3gan_loss", "gauge", "Latest value of each loss term (eqs. 1–5, hinge)",
            _RUN + ("term",)),

@@ -83,7 +83,8 @@ def check_spec(spec: ExperimentSpec) -> list[Problem]:
 
 def parse_experiment(document: Any, origin: str = "<document>") -> Experiment:
     if not isinstance(document, dict):
-        raise SpecError(origin, [Problem("(document)", "must be a mapping", type(document).__name__)])
+        problem = Problem("(document)", "must be a mapping", type(document).__name__)
+        raise SpecError(origin, [problem])
     try:
         experiment = Experiment.model_validate(document)
     except ValidationError as e:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 
-class Method(str, enum.Enum):
+class Method(enum.StrEnum):
     BIGGAN = "biggan"
     SINGLE_LABEL = "single-label"
     SINGLE_LABEL_SS = "single-label-ss"

@@ -8,7 +8,7 @@ API server rejects what the CLI rejects. Tests evaluate both on the same documen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from s3gan.spec.model import Z_CHUNKS, ExperimentSpec
 
