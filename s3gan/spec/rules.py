@@ -7,8 +7,8 @@ API server rejects what the CLI rejects. Tests evaluate both on the same documen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from s3gan.spec.model import Z_CHUNKS, ExperimentSpec
 
