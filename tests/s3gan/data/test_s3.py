@@ -78,3 +78,11 @@ def test_unreachable_endpoint_fails_fast_with_a_clear_error():
     with pytest.raises(StorageError, match="s3://datasets/x/manifest.json: endpoint unreachable"):
         location.read_bytes("manifest.json")
     assert time.monotonic() - started < 10
+
+
+def test_missing_dataset_on_s3_is_named(s3_server, bucket):
+    from s3gan.data.manifest import ManifestError
+
+    with pytest.raises(ManifestError, match=f"s3://{bucket}/nothing-here/manifest.json: no manif"):
+        read_manifest(open_location(f"s3://{bucket}/nothing-here",
+                                    Storage(endpoint=s3_server.endpoint)))
