@@ -1,14 +1,17 @@
 """`s3gan train FILE --run-dir DIR [--steps N]`: single-process GAN training (CPU or one GPU).
 
 Resumes from the newest verified checkpoint in ``DIR/checkpoints``, prints a progress line every
-``training.logEverySteps`` G steps, checkpoints on ``training.checkpoint``'s schedule and at the
-end, and writes a grid of the evaluation generator's samples (one row per class) next to every
-checkpoint, as ``DIR/samples/step-<N>.png``.
+``training.logEverySteps`` G steps, checkpoints on ``training.checkpoint``'s schedule, on
+SIGTERM (then stops) and at the end, watches for collapse (rolling back when
+``training.collapse.rollback`` is on, ``s3gan.train.rollback``), and writes a grid of the
+evaluation generator's samples (one row per class) next to every checkpoint, as
+``DIR/samples/step-<N>.png``, and the experiment file as ``DIR/experiment.yaml``.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -45,6 +48,8 @@ def _train(args: argparse.Namespace) -> int:
     if steps < 1:
         print(f"--steps must be at least 1, got {steps}", file=sys.stderr)
         return 2
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(args.file, args.run_dir / "experiment.yaml")  # for `s3gan sample`, `export`
     return _run(spec, args.run_dir, steps, args.device)
 
 
@@ -54,12 +59,17 @@ def _run(spec, run_dir: Path, steps: int, device_name: str | None) -> int:
     from s3gan.data.reader import TrainingReader
     from s3gan.eval.sampling import class_rows, grid_classes, save_class_grid
     from s3gan.methods import build_method
-    from s3gan.train.checkpoint import CheckpointSchedule, CheckpointStore, load
+    from s3gan.train.checkpoint import CheckpointStore, load
+    from s3gan.train.preemption import PreemptibleSchedule
+    from s3gan.train.retention import Retention
+    from s3gan.train.rollback import CollapseError, CollapseGuard
     from s3gan.train.step import NonFiniteLossError
     from s3gan.train.trainer import Trainer
 
     device = torch.device(device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
-    store = CheckpointStore(run_dir / "checkpoints", spec.training.checkpoint.keep)
+    retention = Retention(run_dir / "checkpoints")
+    store = CheckpointStore(run_dir / "checkpoints", spec.training.checkpoint.keep,
+                            protected=retention.protected)
     latest = store.latest()
     state = load(latest.path) if latest is not None else None
     start = state["progress"]["batches_consumed"] if state is not None else 0
@@ -75,9 +85,11 @@ def _run(spec, run_dir: Path, steps: int, device_name: str | None) -> int:
     if trainer.step >= steps:
         print(f"already at G step {trainer.step} ≥ {steps}: nothing to train", flush=True)
         return 0
+    guard = CollapseGuard(trainer, store, retention)
 
     def checkpoint() -> None:
         saved = store.save(trainer.step, trainer.state_dict())
+        guard.after_checkpoint(trainer.step)
         classes = grid_classes(method.num_classes)
         images = class_rows(trainer.evaluation_generator(), classes, 10, spec.model.z_dim,
                             spec.model.output_range, spec.evaluation.truncation,
@@ -88,24 +100,32 @@ def _run(spec, run_dir: Path, steps: int, device_name: str | None) -> int:
     print(f"{spec.method.value}: G {_millions(trainer.generator)}M, "
           f"D {_millions(trainer.discriminator)}M parameters, {trainer.images_per_step} real "
           f"images per G step, on {device}; G steps {trainer.step} → {steps}", flush=True)
-    schedule = CheckpointSchedule(spec.training.checkpoint)
+    schedule = PreemptibleSchedule(spec.training.checkpoint)
     started, first = time.monotonic(), trainer.step
     try:
-        while trainer.step < steps:
-            terms = trainer.train_step()
-            if trainer.step % spec.training.log_every_steps == 0 or trainer.step == steps:
-                done = trainer.step - first
-                rate = done * trainer.images_per_step / (time.monotonic() - started)
-                losses = "  ".join(f"{name} {value:.4f}" for name, value in terms.items())
-                print(f"step {trainer.step}/{steps}  {losses}  {rate:.1f} img/s", flush=True)
-            if trainer.step < steps and schedule.due(trainer.step):
-                checkpoint()
-                schedule.saved()
+        with schedule.catching_sigterm():
+            while trainer.step < steps:
+                terms = trainer.train_step()
+                guard.after_step(terms)  # may roll back to the last known-good checkpoint
+                if trainer.step % spec.training.log_every_steps == 0 or trainer.step == steps:
+                    done = trainer.step - first
+                    rate = done * trainer.images_per_step / (time.monotonic() - started)
+                    losses = "  ".join(f"{name} {value:.4f}" for name, value in terms.items())
+                    print(f"step {trainer.step}/{steps}  {losses}  {rate:.1f} img/s", flush=True)
+                if trainer.step < steps and schedule.due(trainer.step):
+                    checkpoint()
+                    schedule.saved()
+                    if schedule.terminating:
+                        print(f"SIGTERM: saved G step {trainer.step}, stopping", flush=True)
+                        return 128 + 15
     except NonFiniteLossError as e:
         last = store.latest()
         print(f"stopped: {e}. Last good checkpoint: {last.path if last else 'none'}",
               file=sys.stderr)
         return 3
+    except CollapseError as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return 4
     checkpoint()
     return 0
 

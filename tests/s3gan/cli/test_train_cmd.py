@@ -62,7 +62,7 @@ def test_trains_checkpoints_draws_grids_and_resumes(tmp_path, dataset, capsys):
     assert main(["train", str(experiment), "--run-dir", str(run)]) == 0
     out = capsys.readouterr().out
     assert "step 2/2  d_hinge" in out and "g_adversarial" in out
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+    assert sorted(p.name for p in (run / "checkpoints").glob("step-*")) == [
         "step-000000001", "step-000000002"
     ]
     grid = Image.open(run / "samples" / "step-000000002.png")
@@ -71,7 +71,7 @@ def test_trains_checkpoints_draws_grids_and_resumes(tmp_path, dataset, capsys):
     assert main(["train", str(experiment), "--run-dir", str(run), "--steps", "3"]) == 0
     out = capsys.readouterr().out
     assert "resumed from" in out and "(G step 2)" in out and "step 3/3" in out
-    assert [p.name for p in sorted((run / "checkpoints").iterdir())] == [
+    assert [p.name for p in sorted((run / "checkpoints").glob("step-*"))] == [
         "step-000000002", "step-000000003"
     ]
 
