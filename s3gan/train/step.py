@@ -21,6 +21,7 @@ from torch import nn
 
 from s3gan.augment import diff_augment
 from s3gan.data.batch import Batch
+from s3gan.methods import GanMethod
 from s3gan.nn.ranges import from_uint8, from_unit_range, to_unit_range
 from s3gan.spec.model import Training
 from s3gan.train.orthogonal import orthogonal_penalty
@@ -53,7 +54,7 @@ class GanStep:
         self,
         generator: nn.Module,
         discriminator: nn.Module,
-        method,
+        method: GanMethod,
         training: Training,
         output_range: str,
         z_dim: int,

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from s3gan.data.batch import Batch
+from s3gan.methods import GanMethod
 from s3gan.nn.biggan import Discriminator, Generator
 from s3gan.spec.model import ExperimentSpec
 from s3gan.train.ema import GeneratorEma
@@ -35,7 +36,7 @@ class Trainer:
     def __init__(
         self,
         spec: ExperimentSpec,
-        method,
+        method: GanMethod,
         batches: Iterator[Batch],
         device: torch.device | str,
         sync_gradients: GradientSync = no_gradient_sync,

@@ -137,3 +137,12 @@ def test_restoring_a_state_without_ema_into_a_trainer_with_it_is_refused(spec, t
     state = make_trainer(no_ema).state_dict()
     with pytest.raises(ValueError, match="EMA"):
         make_trainer(spec).load_state_dict(state)
+
+
+def test_bf16_channels_last_step_trains_with_finite_losses(tiny_spec, make_trainer):
+    trainer = make_trainer(tiny_spec(precision="bf16", channelsLast=True))
+    before = [p.clone() for p in trainer.generator.parameters()]
+    terms = trainer.train_step()
+    assert set(terms) >= {"d_hinge", "d_class", "d_rotation", "g_adversarial", "g_rotation"}
+    assert any(not torch.equal(p, b) for p, b in zip(trainer.generator.parameters(), before,
+                                                     strict=True))
