@@ -9,9 +9,11 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from s3gan.monitor.catalogue import LABELS
 from s3gan.monitor.collapse import (
     D_LOSS_COLLAPSE,
     FID_JUMP,
+    REASONS,
     SPECTRAL_NORM_GROWTH,
     CollapseDetector,
     CollapseThresholds,
@@ -114,3 +116,7 @@ def test_publish_sets_the_gauge_and_counts_each_reason():
     assert sample("s3gan_collapse_detections_total",
                   {**RUN, "reason": SPECTRAL_NORM_GROWTH}) == 1.0
     assert sample("s3gan_collapse_detections_total", {**RUN, "reason": FID_JUMP}) is None
+
+
+def test_the_reasons_are_the_ones_the_catalogue_declares():
+    assert set(REASONS) == set(LABELS["reason"].split(", "))
