@@ -7,9 +7,17 @@ import argparse
 import sys
 
 from s3gan import __version__
-from s3gan.cli import data_cmd, model_cmd, pretrain_cmd, sample_cmd, spec_cmd, train_cmd
+from s3gan.cli import (
+    data_cmd,
+    model_cmd,
+    pretrain_cmd,
+    run_cmd,
+    sample_cmd,
+    spec_cmd,
+    train_cmd,
+)
 
-COMMAND_GROUPS = (spec_cmd, data_cmd, model_cmd, pretrain_cmd, train_cmd, sample_cmd)
+COMMAND_GROUPS = (spec_cmd, data_cmd, model_cmd, pretrain_cmd, train_cmd, sample_cmd, run_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

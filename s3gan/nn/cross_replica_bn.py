@@ -15,6 +15,9 @@ Outside an initialised process group it is ordinary BatchNorm.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.distributed as dist
 import torch.distributed.nn.functional as dist_fn
@@ -63,22 +66,24 @@ class CrossReplicaBatchNorm2d(nn.BatchNorm2d):
 
 
 def cross_replica_batch_norms(module: nn.Module) -> nn.Module:
-    """``module`` with every plain ``nn.BatchNorm2d`` replaced, in place, by a
-    :class:`CrossReplicaBatchNorm2d` holding the same parameters and buffers."""
-    for name, child in module.named_children():
-        if type(child) is nn.BatchNorm2d:
-            replacement = CrossReplicaBatchNorm2d(
-                child.num_features, child.eps, child.momentum, child.affine,
-                child.track_running_stats, device=_device_of(child),
-            )
-            replacement.load_state_dict(child.state_dict())
-            replacement.train(child.training)
-            setattr(module, name, replacement)
-        else:
-            cross_replica_batch_norms(child)
+    """``module`` with every plain ``nn.BatchNorm2d`` made a :class:`CrossReplicaBatchNorm2d`,
+    in place. The layers keep their identity, parameters and buffers (only the class changes, it
+    adds no state), so optimisers and averaged copies built earlier still hold the same tensors."""
+    for norm in module.modules():
+        if type(norm) is nn.BatchNorm2d:
+            norm.__class__ = CrossReplicaBatchNorm2d
     return module
 
 
-def _device_of(norm: nn.BatchNorm2d) -> torch.device | None:
-    tensors = list(norm.parameters()) + list(norm.buffers())
-    return tensors[0].device if tensors else None
+@contextmanager
+def replica_local(module: nn.Module) -> Iterator[nn.Module]:
+    """Within the block, ``module``'s cross-replica BatchNorms normalise locally: for work one
+    replica does alone (sampling, standing statistics), where an all-reduce would wait forever."""
+    swapped = [m for m in module.modules() if type(m) is CrossReplicaBatchNorm2d]
+    for norm in swapped:
+        norm.__class__ = nn.BatchNorm2d
+    try:
+        yield module
+    finally:
+        for norm in swapped:
+            norm.__class__ = CrossReplicaBatchNorm2d

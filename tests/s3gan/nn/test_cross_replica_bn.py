@@ -11,7 +11,11 @@ import torch.distributed as dist
 from torch import nn
 
 from s3gan.nn.conditional_bn import ConditionalBatchNorm2d
-from s3gan.nn.cross_replica_bn import CrossReplicaBatchNorm2d, cross_replica_batch_norms
+from s3gan.nn.cross_replica_bn import (
+    CrossReplicaBatchNorm2d,
+    cross_replica_batch_norms,
+    replica_local,
+)
 from s3gan.nn.layers import Layers
 
 WORLD = 2
@@ -111,7 +115,11 @@ def test_conversion_replaces_conditional_batch_norms_and_keeps_their_state():
     condition = torch.randn(x.shape[0], 7)
     before = block[0](x, condition)
     statistics = block[0].norm.running_mean.clone()
+    norm = block[0].norm
     cross_replica_batch_norms(block)
-    assert type(block[0].norm) is CrossReplicaBatchNorm2d
+    assert block[0].norm is norm and type(norm) is CrossReplicaBatchNorm2d
+    with replica_local(block):
+        assert type(norm) is nn.BatchNorm2d
+    assert type(norm) is CrossReplicaBatchNorm2d
     torch.testing.assert_close(block[0].norm.running_mean, statistics)
     torch.testing.assert_close(block[0](x, condition), before)

@@ -1,0 +1,44 @@
+"""`s3gan run FILE [--address ADDR] [--run-dir DIR]`: the whole pipeline (pretrain F, infer
+labels, train the GAN, evaluate) on Ray: an embedded local Ray bound to 127.0.0.1, or an existing
+cluster. Re-running resumes: finished stages are skipped, training continues from its newest
+verified checkpoint. Ray is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run", help="run the whole pipeline (pretrain, labels, train, evaluate) on Ray")
+    run.add_argument("file", metavar="FILE", help="S3GANExperiment YAML file")
+    add_run_arguments(run)
+    run.set_defaults(run=_run)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``s3gan run`` shares with ``python -m s3gan_workers.pipeline``."""
+    parser.add_argument("--address", metavar="ADDR",
+                        help="an existing Ray cluster (default: start one on 127.0.0.1)")
+    parser.add_argument("--run-dir", metavar="DIR",
+                        help="run directory, a path or s3:// URI "
+                             "(default: storage.runs/<metadata.name>)")
+    parser.add_argument("--num-cpus", type=int, metavar="N",
+                        help="CPUs of the embedded Ray (default: all)")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve Prometheus metrics from rank 0 on 127.0.0.1:PORT")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from s3gan.spec import SpecError, load_experiment
+
+    try:
+        experiment = load_experiment(args.file)
+    except SpecError as e:
+        print(e, file=sys.stderr)
+        return 2
+    from s3gan_workers.pipeline import execute
+
+    return execute(experiment, args.run_dir, args.address, args.num_cpus, args.metrics_port)

@@ -1,0 +1,156 @@
+"""The pipeline runner: pretrain F → infer labels → train the GAN → evaluate, resumably.
+
+``python -m s3gan_workers.pipeline --experiment FILE`` is the fixed entrypoint of the operator's
+RayJob (the experiment arrives as a mounted file, never through a shell); ``s3gan run`` calls the
+same :func:`execute`. Each stage's artefacts live under ``stages/<stage>/<key>/`` of the run
+directory (``storage.runs``/<experiment>, or ``--run-dir``), keyed by what the stage depends on;
+a stage whose completion record exists is skipped, so re-running resumes, and a stage that was
+cut short resumes from its own checkpoints. The methods that need no F run train and evaluate
+only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from types import ModuleType
+
+import ray
+from s3gan_workers.run_record import StageRecord, read_record, stage_dir, stage_key, write_record
+from s3gan_workers.stages import evaluate, labels, pretrain, train
+from s3gan_workers.stages.context import FeatureNetworkFactory, KillAtStep, StageContext
+from s3gan_workers.stages.run_files import CURVES, METRICS, grid_name
+
+from s3gan.cli.run_cmd import add_run_arguments
+from s3gan.data.storage import Location, open_location
+from s3gan.spec import SpecError, load_experiment
+from s3gan.spec.model import Experiment, ExperimentSpec
+
+SUMMARY = "run.json"
+# Ray's Unix sockets live under its temporary directory, and an AF_UNIX path may hold 107 bytes;
+# Ray adds up to ~60 (session_<date>_<time>_<pid>/sockets/plasma_store).
+RAY_TEMP_MAX = 40
+
+
+def plan(spec: ExperimentSpec) -> tuple[ModuleType, ...]:
+    """The stages ``spec``'s method needs, in order."""
+    if spec.traits.pretraining is None:
+        return (train, evaluate)
+    return (pretrain, labels, train, evaluate)
+
+
+def run_location(experiment: Experiment, run_dir: str | None) -> Location:
+    spec = experiment.spec
+    uri = run_dir or f"{spec.storage.runs.rstrip('/')}/{experiment.metadata.name}"
+    return open_location(uri, spec.storage)
+
+
+def run_pipeline(
+    experiment: Experiment,
+    run: Location,
+    feature_network: FeatureNetworkFactory | None = None,
+    metrics_port: int | None = None,
+    fault: KillAtStep | None = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, StageRecord]:
+    """Run (or skip, when finished) every stage on the connected Ray cluster; returns the
+    completion records by stage."""
+    spec, name = experiment.spec, experiment.metadata.name
+    feature_network = feature_network or evaluate.InceptionNetwork(
+        spec.evaluation.inception_weights, spec.storage)
+    stages = plan(spec)
+    records: dict[str, StageRecord] = {}
+    for number, stage in enumerate(stages, 1):
+        inputs = {n: records[n].key for n in stage.INPUTS if n in records}
+        key = stage_key(stage.NAME, {**stage.depends_on(spec), "inputs": inputs})
+        directory = stage_dir(stage.NAME, key)
+        head = f"[{number}/{len(stages)}] {stage.NAME}"
+        found = read_record(run, stage.NAME, key)
+        if found is not None:
+            say(f"{head}: finished earlier, skipped ({run.url(directory)})")
+            records[stage.NAME] = found
+            continue
+        say(f"{head}: running → {run.url(directory)}")
+        started = time.monotonic()
+        output = stage.run(StageContext(spec, name, run, directory, key, dict(records),
+                                        feature_network, metrics_port, fault, say))
+        record = StageRecord(stage.NAME, key, inputs, output.results, output.outputs,
+                             time.monotonic() - started)
+        write_record(run, record)
+        records[stage.NAME] = record
+        say(f"{head}: finished in {record.seconds:.0f} s")
+    summary = {"experiment": name, "method": spec.method.value,
+               "stages": {n: {"key": r.key, "directory": r.directory, "results": r.results}
+                          for n, r in records.items()}}
+    run.write_whole(SUMMARY, json.dumps(summary, indent=1).encode())
+    return records
+
+
+def ray_temp_dir(run: Location) -> str:
+    """Ray's temporary directory: ``<run dir>/.ray`` when the run is local and the path short
+    enough for Ray's sockets, else a short directory in /tmp named after the run."""
+    if not run.uri.startswith("s3://"):
+        inside = os.path.join(run.root, ".ray")
+        if len(inside) <= RAY_TEMP_MAX:
+            return inside
+    return f"/tmp/s3gan-ray-{hashlib.sha1(run.uri.encode()).hexdigest()[:10]}"
+
+
+def execute(experiment: Experiment, run_dir: str | None = None, address: str | None = None,
+            num_cpus: int | None = None, metrics_port: int | None = None) -> int:
+    """Connect to Ray (``address``) or start an embedded one on 127.0.0.1, run the pipeline,
+    print where everything is. Returns the process exit status."""
+    run = run_location(experiment, run_dir)
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), _node_ip_address="127.0.0.1",
+                 include_dashboard=False, _temp_dir=ray_temp_dir(run), log_to_driver=True)
+    try:
+        records = run_pipeline(experiment, run, metrics_port=metrics_port)
+    finally:
+        ray.shutdown()
+    _report(run, records)
+    return 0
+
+
+def _report(run: Location, records: dict[str, StageRecord]) -> None:
+    print(f"run directory: {run.uri}")
+    if train.NAME in records:
+        directory = records[train.NAME].directory
+        steps = records[train.NAME].results["steps"]
+        print(f"samples: {run.url(f'{directory}/{grid_name(steps)}')}")
+        print(f"metrics: {run.url(f'{directory}/{METRICS}')}")
+    if evaluate.NAME in records:
+        scores = records[evaluate.NAME].results
+        print(f"curves: {run.url(f'{records[evaluate.NAME].directory}/{CURVES}')}")
+        print(f"FID {scores['fid']:.2f} over {scores['sets']} set(s) of {scores['samplesPerSet']} "
+              f"generated samples per set ({scores['network']})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m s3gan_workers.pipeline",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--experiment", required=True, metavar="FILE",
+                        help="S3GANExperiment YAML file")
+    add_run_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        experiment = load_experiment(args.experiment)
+    except SpecError as e:
+        print(e, file=sys.stderr)
+        return 2
+    return execute(experiment, args.run_dir, args.address, args.num_cpus, args.metrics_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

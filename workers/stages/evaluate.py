@@ -1,0 +1,128 @@
+"""Stage ``evaluate``: FID (and IS where the weights allow) of the final generator.
+
+The paper's protocol (section 4) through ``s3gan.eval``: the EMA generator with standing
+BatchNorm statistics samples ``evaluation.sets`` sets of ``samplesPerSet`` images; the real
+statistics of the evaluation split are computed once and cached beside the dataset's shards.
+The same measurement gives the training stage its FID-vs-step curve.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+import torch
+from s3gan_workers.stages import ray_train
+from s3gan_workers.stages.context import StageContext, StageOutput
+from s3gan_workers.stages.run_files import CURVES, MetricsLog, curves_png
+from s3gan_workers.stages.split import image_batches
+from torch import nn
+
+from s3gan.data.manifest import read_manifest
+from s3gan.data.storage import Location, open_location
+from s3gan.eval import real_stats
+from s3gan.eval.evaluate import Scores, evaluate
+from s3gan.eval.features import FeatureNetwork, inception_network
+from s3gan.eval.inception_weights import resolve, weights_label
+from s3gan.eval.sampling import sample_latents
+from s3gan.monitor.exporter import Exporter
+from s3gan.nn.ranges import to_uint8
+from s3gan.spec.model import ExperimentSpec, Storage
+
+NAME = "evaluate"
+INPUTS = ("train",)
+SCORES = "scores.json"
+REAL_BATCH = 100
+_FID_STREAM = 3  # offset from seeds.gan: FID samples never share draws with training
+
+
+@dataclass(frozen=True)
+class InceptionNetwork:
+    """``evaluation.inceptionWeights`` → Inception-v3 through torch-fidelity, on the worker."""
+
+    weights: str | None
+    storage: Storage
+
+    def __call__(self) -> FeatureNetwork:
+        cache = Path.home() / ".cache" / "s3gan"
+        return inception_network(resolve(self.weights, cache, self.storage), ray_train.device())
+
+
+def depends_on(spec: ExperimentSpec) -> dict:
+    return {"evaluation": spec.evaluation, "split": spec.dataset.eval_split}
+
+
+def measure(generator_net: nn.Module, spec: ExperimentSpec, method, network: FeatureNetwork
+            ) -> Scores:
+    """The protocol's scores for ``generator_net`` (in eval mode, statistics already standing)."""
+    dataset = open_location(spec.dataset.uri, spec.storage)
+    split = spec.dataset.eval_split
+    samples = spec.evaluation.real_samples or read_manifest(dataset).counts[split]
+    real = real_stats.cached(dataset, real_stats.RealStatsKey(split, network.identity, samples),
+                             network, image_batches(dataset, split, REAL_BATCH))
+    device = next(generator_net.parameters()).device
+    rng = torch.Generator(device).manual_seed(spec.seeds.gan + _FID_STREAM)
+
+    @torch.no_grad()
+    def generate(n: int) -> torch.Tensor:
+        z = sample_latents(n, spec.model.z_dim, spec.evaluation.truncation, rng).to(device)
+        labels = method.sample_fake_labels(n, rng)
+        return to_uint8(generator_net(z, labels).float(), spec.model.output_range).cpu()
+
+    return evaluate(generate, real, spec.evaluation.samples_per_set, spec.evaluation.sets,
+                    network, batch_size=spec.micro_batch)
+
+
+def export_scores(exporter: Exporter, spec: ExperimentSpec, experiment: str, scores: Scores
+                  ) -> None:
+    labels = {"experiment": experiment, "trial": "",
+              "weights": weights_label(spec.evaluation.inception_weights)}
+    exporter.set("s3gan_fid", scores.fid, **labels)
+    if scores.inception_score is not None:
+        exporter.set("s3gan_inception_score", scores.inception_score, **labels)
+
+
+def run(context: StageContext) -> StageOutput:
+    spec = context.spec
+    train = context.inputs["train"]
+    task = _evaluate.options(num_cpus=spec.resources.cpus_per_worker,
+                             num_gpus=1 if spec.resources.accelerator.kind == "gpu" else 0)
+    record = ray.get(task.remote(spec, context.experiment, context.run.uri, train.directory,
+                                 context.inputs.get("labels"), context.directory,
+                                 context.feature_network, context.metrics_port))
+    context.say(f"evaluate: FID {record['fid']:.2f} over {record['sets']} set(s) of "
+                f"{record['samplesPerSet']} samples (step {train.results['steps']}, "
+                f"{record['network']}); IS {record['inceptionScore']}")
+    return StageOutput(record, (SCORES, CURVES))
+
+
+@ray.remote
+def _evaluate(spec: ExperimentSpec, experiment: str, run_uri: str, train_directory: str,
+              labels_record, directory: str, feature_network, metrics_port: int | None) -> dict:
+    from s3gan_workers.stages.train import FINAL, restored_trainer
+
+    torch.set_num_threads(ray_train.threads(spec.resources.cpus_per_worker))
+    run = open_location(run_uri, spec.storage)
+    trainer = restored_trainer(spec, run, labels_record, f"{train_directory}/{FINAL}",
+                               ray_train.device())
+    scores = measure(trainer.evaluation_generator(), spec, trainer.method, feature_network())
+    record = scores.as_record()
+    exporter = Exporter()
+    if metrics_port is not None:
+        exporter.start(metrics_port)
+    export_scores(exporter, spec, experiment, scores)
+    _curves_with_final_point(run, train_directory, directory, trainer.step, record)
+    run.write_whole(f"{directory}/{SCORES}", json.dumps(record).encode())
+    exporter.stop()
+    return record
+
+
+def _curves_with_final_point(run: Location, train_directory: str, directory: str, step: int,
+                             record: dict) -> None:
+    log = MetricsLog(run, train_directory, resumed_step=step)
+    log.records = [r for r in log.records if not (r["kind"] == "fid" and r["step"] == step)]
+    log.add({"step": step, "kind": "fid", "fid": record["fid"],
+             "samplesPerSet": record["samplesPerSet"]})
+    run.write_whole(f"{directory}/{CURVES}", curves_png(log))

@@ -1,0 +1,127 @@
+"""Stage ``pretrain``: the feature extractor F, data-parallel on Ray Train.
+
+F is trained with the method's objective (``spec.traits.pretraining``): rotation, eq. 1, for
+CLUSTERING; S²L, eq. 2, on the stored k% labelled mask, for S²GAN and S³GAN. Every replica draws
+the same global batch (paper section 4: B unlabelled + batch − B labelled images) and trains on
+its slice of it; gradients are averaged as backward produces them, so the update is the
+single-process update on the whole batch. Rank 0 then measures F with a linear probe (fitted on
+training images' features, scored on the held-out split) and writes F's weights.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import ray.train
+import torch
+from ray.train.torch import TorchTrainer
+from s3gan_workers.stages import ray_train
+from s3gan_workers.stages.context import StageContext, StageOutput
+from s3gan_workers.stages.replicas import average_gradients_after_backward
+from s3gan_workers.stages.run_files import torch_bytes
+from s3gan_workers.stages.split import read_split
+
+from s3gan.data.batch import Batch
+from s3gan.data.storage import open_location
+from s3gan.nn.resnet_v2 import ResNetV2
+from s3gan.pretrain import fit_linear_probe, pretrain
+from s3gan.pretrain.batches import mixed_batches, steps_per_epoch
+from s3gan.pretrain.features import extract_features, in_chunks
+from s3gan.spec.model import ExperimentSpec
+
+NAME = "pretrain"
+INPUTS: tuple[str, ...] = ()
+FEATURE_EXTRACTOR = "feature_extractor.pt"
+RESULTS = "results.json"
+# Linear-probe images per side (train features to fit, held-out features to score): enough for
+# a stable accuracy, small enough to stay a fraction of pretraining's cost.
+PROBE_IMAGES = 2_000
+
+
+def depends_on(spec: ExperimentSpec) -> dict:
+    objective = spec.traits.pretraining
+    parts = {"objective": objective, "pretraining": spec.pretraining, "dataset": spec.dataset,
+             "seed": spec.seeds.pretraining, "workers": spec.resources.workers}
+    if objective == "s2l":
+        parts |= {"fraction": spec.labels.fraction, "maskSeed": spec.seeds.mask}
+    return parts
+
+
+def f_classes(spec: ExperimentSpec) -> int | None:
+    """c_S2L's classes when F is trained with eq. 2, else None (no class head)."""
+    return spec.dataset.num_classes if spec.traits.pretraining == "s2l" else None
+
+
+def run(context: StageContext) -> StageOutput:
+    job = {"spec": context.spec, "run_uri": context.run.uri, "directory": context.directory}
+    TorchTrainer(
+        _worker,
+        train_loop_config=job,
+        scaling_config=ray_train.scaling_config(context.spec),
+        run_config=ray_train.run_config(context.run, context.directory, NAME),
+    ).fit()
+    results = json.loads(context.run.read_bytes(f"{context.directory}/{RESULTS}"))
+    context.say(f"pretrain: linear probe {results['probeAccuracy']:.3f} on "
+                f"{results['probeImages']} held-out images")
+    return StageOutput(results, (FEATURE_EXTRACTOR, RESULTS))
+
+
+def _rank_share(batch: Batch, rank: int, world: int) -> Batch:
+    return Batch(*(t[rank::world] for t in (batch.images, batch.labels, batch.index,
+                                             batch.labelled)))
+
+
+def _worker(job: dict) -> None:
+    spec: ExperimentSpec = job["spec"]
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    torch.set_num_threads(ray_train.threads(spec.resources.cpus_per_worker))
+    device = ray_train.device()
+    objective, p = spec.traits.pretraining, spec.pretraining
+    dataset = open_location(spec.dataset.uri, spec.storage)
+    mask = (spec.labels.fraction, spec.seeds.mask) if objective == "s2l" else None
+    split = read_split(dataset, spec.dataset.train_split, mask)
+    unlabelled_per_batch = p.unlabelled_per_batch if objective == "s2l" else p.batch_size
+    per_epoch = steps_per_epoch(int((~split.labelled).sum()), unlabelled_per_batch)
+    torch.manual_seed(spec.seeds.pretraining)  # the same initial F on every replica
+    f = ResNetV2.from_spec(spec, f_classes(spec))
+    average_gradients_after_backward(f)
+    batches = (_rank_share(b, rank, world) for b in mixed_batches(
+        split.images, split.labels(), split.labelled, p.batch_size, unlabelled_per_batch,
+        spec.seeds.pretraining))
+    started = time.monotonic()
+
+    def progress(record) -> None:
+        if rank == 0 and (record.step + 1) % per_epoch == 0:
+            epoch = (record.step + 1) // per_epoch
+            print(f"pretrain epoch {epoch}/{p.epochs}: loss {record.loss:.4f}, rotation "
+                  f"accuracy {record.rotation_accuracy:.3f} ({time.monotonic() - started:.0f} s)",
+                  flush=True)
+
+    history = pretrain(f, objective, batches, p, per_epoch, device, progress)
+    if rank != 0:
+        return
+    held_out = read_split(dataset, spec.dataset.eval_split)
+    n = min(PROBE_IMAGES, len(split.truth), len(held_out.truth))
+    train_features = extract_features(f, in_chunks(split.images[:n]), device)
+    probe = fit_linear_probe(train_features, split.truth[:n], spec.dataset.num_classes)
+    accuracy = probe.accuracy(extract_features(f, in_chunks(held_out.images[:n]), device),
+                              held_out.truth[:n])
+    run = open_location(job["run_uri"], spec.storage)
+    run.write_whole(f"{job['directory']}/{FEATURE_EXTRACTOR}", torch_bytes(f.cpu().state_dict()))
+    results = {"objective": objective, "steps": len(history), "stepsPerEpoch": per_epoch,
+               "finalLoss": history[-1].loss,
+               "rotationAccuracy": history[-1].rotation_accuracy,
+               "probeAccuracy": accuracy, "probeImages": n}
+    run.write_whole(f"{job['directory']}/{RESULTS}", json.dumps(results).encode())
+
+
+def load_feature_extractor(context: StageContext) -> ResNetV2:
+    """F as the pretrain stage this context reads from left it."""
+    from s3gan_workers.stages.run_files import torch_load
+
+    record = context.inputs[NAME]
+    f = ResNetV2.from_spec(context.spec, f_classes(context.spec))
+    f.load_state_dict(torch_load(context.run, f"{record.directory}/{FEATURE_EXTRACTOR}"))
+    return f.eval()

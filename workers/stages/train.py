@@ -1,0 +1,261 @@
+"""Stage ``train``: the GAN, data-parallel on Ray Train, resumable from the checkpoint store.
+
+Each replica runs the single-process trainer's step (``s3gan.train``) on its share of the
+global batch, from its own rank of the training reader, with its own latent stream. G's
+BatchNorms are cross-replica (``s3gan.nn.cross_replica_bn``): statistics of the global batch,
+as the paper's TPU training had. Gradients are averaged by one all-reduce per network update,
+called by the step between backward and the optimiser, so D's synchronisation never runs in
+G's update. Rank 0 writes checkpoints to the project's store (verified on read, newest good one
+resumed), hands each to Ray Train (which carries it to the run's storage, so a fresh cluster
+resumes too), logs scalars, exports metrics, and draws grids and curves as training goes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import ray.train
+import torch
+from ray.train.torch import TorchTrainer
+from s3gan_workers.run_record import StageRecord
+from s3gan_workers.stages import evaluate, labels, ray_train
+from s3gan_workers.stages.context import StageContext, StageOutput
+from s3gan_workers.stages.replicas import (
+    average_gradients,
+    broadcast_from_rank_zero,
+    gather_objects,
+    rank_zero_decides,
+)
+from s3gan_workers.stages.run_files import (
+    CURVES,
+    METRICS,
+    MetricsLog,
+    curves_png,
+    grid_name,
+    grid_png,
+    torch_bytes,
+    torch_load,
+)
+
+from s3gan.data.reader import TrainingReader
+from s3gan.data.storage import Location, open_location
+from s3gan.eval.sampling import class_rows, grid_classes
+from s3gan.methods import build_method
+from s3gan.monitor.exporter import Exporter
+from s3gan.nn.cross_replica_bn import cross_replica_batch_norms, replica_local
+from s3gan.spec.model import ExperimentSpec
+from s3gan.train.checkpoint import MANIFEST, CheckpointSchedule, CheckpointStore, load
+from s3gan.train.trainer import Trainer
+
+NAME = "train"
+INPUTS = (labels.NAME,)  # only for the methods that pretrain F
+FINAL = "final.pt"
+GRID_PER_CLASS = 10
+
+
+def depends_on(spec: ExperimentSpec) -> dict:
+    return {"method": spec.method, "labels": spec.labels, "dataset": spec.dataset,
+            "model": spec.model, "training": spec.training.model_copy(
+                update={"log_every_steps": 1, "checkpoint": type(spec.training.checkpoint)()}),
+            "evaluation": spec.evaluation, "seeds": spec.seeds,
+            "workers": spec.resources.workers}
+
+
+def run(context: StageContext) -> StageOutput:
+    spec = context.spec
+    job = {"spec": spec, "experiment": context.experiment, "run_uri": context.run.uri,
+           "directory": context.directory, "labels": context.inputs.get(labels.NAME),
+           "checkpoints": str(_checkpoint_root(context)),
+           "feature_network": context.feature_network, "metrics_port": context.metrics_port,
+           "fault": context.fault}
+    TorchTrainer(
+        _worker,
+        train_loop_config=job,
+        scaling_config=ray_train.scaling_config(spec),
+        run_config=ray_train.run_config(context.run, context.directory, NAME),
+    ).fit()
+    log = MetricsLog(context.run, context.directory, spec.training.steps)
+    last = log.series("train")[-1]
+    context.say(f"train: {spec.training.steps} G steps; last losses "
+                + ", ".join(f"{k} {v:.3f}" for k, v in last.items() if k[:2] in ("d_", "g_")))
+    outputs = (FINAL, METRICS, CURVES, grid_name(spec.training.steps))
+    return StageOutput({"steps": spec.training.steps, "fid": [
+        {"step": r["step"], "fid": r["fid"]} for r in log.series("fid")]}, outputs)
+
+
+def _checkpoint_root(context: StageContext) -> Path:
+    """The store's directory: inside the run directory when it is local, else node-local
+    scratch (Ray Train carries each checkpoint to the run's storage)."""
+    if context.run.uri.startswith("s3://"):
+        return ray_train.local_scratch(context.experiment, NAME, context.key) / "checkpoints"
+    return Path(context.run.path(f"{context.directory}/checkpoints"))
+
+
+def restored_trainer(spec: ExperimentSpec, run: Location, labels_record: StageRecord | None,
+                     state_path: str, device: str) -> Trainer:
+    """A trainer holding the state saved at ``state_path`` of the run, for sampling only."""
+    inferred = (labels.read_inferred_labels(run, labels_record.directory)
+                if labels_record is not None else None)
+    trainer = Trainer(spec, build_method(spec, inferred), iter(()), device)
+    trainer.load_state_dict(torch_load(run, state_path))
+    return trainer
+
+
+def resume_state(store: CheckpointStore, carried: ray.train.Checkpoint | None) -> dict | None:
+    """The newest verified checkpoint: the store's, else the one Ray Train carried (copied into
+    the store and verified there first). None for a fresh start."""
+    if store.latest() is None and carried is not None:
+        with carried.as_directory() as directory:
+            step = int(load_manifest_step(Path(directory)))
+            target = store.root / f"step-{step:09d}"
+            if not target.exists():
+                shutil.copytree(directory, target)
+    latest = store.latest()
+    return load(latest.path) if latest is not None else None
+
+
+def load_manifest_step(directory: Path) -> int:
+    return json.loads((directory / MANIFEST).read_text())["step"]
+
+
+def _worker(job: dict) -> None:
+    spec: ExperimentSpec = job["spec"]
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    torch.set_num_threads(ray_train.threads(spec.resources.cpus_per_worker))
+    device = ray_train.device()
+    run = open_location(job["run_uri"], spec.storage)
+    inferred = (labels.read_inferred_labels(run, job["labels"].directory)
+                if job["labels"] is not None else None)
+    method = build_method(spec, inferred)
+    store = CheckpointStore(Path(job["checkpoints"]), spec.training.checkpoint.keep)
+    state = resume_state(store, ray.train.get_checkpoint()) if rank == 0 else None
+    state = broadcast_from_rank_zero(state)
+    start = state["progress"]["batches_consumed"] if state is not None else 0
+    mask = (spec.labels.fraction, spec.seeds.mask) if spec.traits.uses_labelled_subset else None
+    reader = TrainingReader(spec.dataset.uri, spec.dataset.train_split, spec.micro_batch,
+                            spec.seeds.gan, rank=rank, world_size=world,
+                            labelled_only=method.reads_only_labelled, mask=mask,
+                            start_step=start, storage=spec.storage)
+    trainer = Trainer(spec, method, iter(reader), device, average_gradients, rank, world)
+    cross_replica_batch_norms(trainer.generator)
+    if state is not None:
+        trainer.load_state_dict(state)
+        trainer.rng.set_state(state["rng"]["replicas"][rank])
+    chief = _Chief(spec, job, run, trainer, store) if rank == 0 else None
+    schedule = CheckpointSchedule(spec.training.checkpoint)
+    steps, fault = spec.training.steps, job["fault"]
+    while trainer.step < steps:
+        started = time.monotonic()
+        terms = trainer.train_step()
+        if chief is not None:
+            chief.stepped(terms, time.monotonic() - started)
+        # The final step's FID is the evaluate stage's.
+        at_point = trainer.step % spec.evaluation.every_steps == 0 and trainer.step < steps
+        if at_point and chief is not None:
+            chief.measure()
+        due = trainer.step == steps or rank_zero_decides(schedule.due(trainer.step),
+                                                         torch.device(device))
+        if due:
+            _checkpoint(trainer, chief, rank)
+            schedule.saved()
+        if fault is not None and rank == 0 and trainer.step == fault.step:
+            _kill_once(fault.marker)
+    if chief is not None:
+        chief.finish()
+
+
+def _checkpoint(trainer: Trainer, chief: _Chief | None, rank: int) -> None:
+    """Every replica's sampling stream goes into the state; rank 0 saves and reports it."""
+    streams = gather_objects(trainer.rng.get_state())
+    checkpoint = chief.save(streams) if chief is not None else None
+    ray.train.report({"step": trainer.step}, checkpoint=checkpoint,
+                     checkpoint_dir_name=f"step-{trainer.step:09d}")
+
+
+def _kill_once(marker: str) -> None:
+    if os.path.exists(marker):
+        return
+    Path(marker).parent.mkdir(parents=True, exist_ok=True)
+    Path(marker).write_text(f"killed by fault drill, pid {os.getpid()}\n")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Chief:
+    """Rank 0's duties: checkpoints, the metrics log, pictures, the exporter, FID points."""
+
+    def __init__(self, spec: ExperimentSpec, job: dict, run: Location, trainer: Trainer,
+                 store: CheckpointStore):
+        self.spec, self.job, self.run, self.trainer, self.store = spec, job, run, trainer, store
+        self.directory = job["directory"]
+        self.log = MetricsLog(run, self.directory, trainer.step)
+        self.exporter = Exporter()
+        if job["metrics_port"] is not None:
+            self.exporter.start(job["metrics_port"])
+        self.labels = {"experiment": job["experiment"], "trial": ""}
+        self.network = None
+        self.images = 0
+        self.started = time.monotonic()
+        print(f"train: G steps {trainer.step} → {spec.training.steps}, "
+              f"{trainer.images_per_step} real images per replica and G step", flush=True)
+
+    def stepped(self, terms: dict[str, float], seconds: float) -> None:
+        step, spec = self.trainer.step, self.spec
+        images = self.trainer.images_per_step * self.spec.resources.workers
+        self.images += images
+        self.exporter.set("s3gan_training_step", step, **self.labels)
+        self.exporter.set("s3gan_last_step_timestamp_seconds", time.time(), **self.labels)
+        self.exporter.inc("s3gan_training_images_total", images, **self.labels)
+        self.exporter.observe("s3gan_step_duration_seconds", seconds, **self.labels)
+        for term, value in terms.items():
+            self.exporter.set("s3gan_loss", value, term=term, **self.labels)
+        if step % spec.training.log_every_steps == 0 or step == spec.training.steps:
+            rate = self.images / (time.monotonic() - self.started)
+            self.log.add({"step": step, "kind": "train", "imagesPerSecond": rate, **terms})
+            print(f"step {step}/{spec.training.steps}  "
+                  + "  ".join(f"{k} {v:.4f}" for k, v in terms.items())
+                  + f"  {rate:.1f} img/s", flush=True)
+
+    def measure(self) -> None:
+        if self.network is None:
+            self.network = self.job["feature_network"]()
+        with replica_local(self.trainer.generator):
+            sampler = self.trainer.evaluation_generator()
+        scores = evaluate.measure(sampler, self.spec, self.trainer.method, self.network)
+        evaluate.export_scores(self.exporter, self.spec, self.job["experiment"], scores)
+        self.log.add({"step": self.trainer.step, "kind": "fid", "fid": scores.fid,
+                      "samplesPerSet": scores.samples_per_set})
+        print(f"step {self.trainer.step}: FID {scores.fid:.2f} "
+              f"({scores.samples_per_set} samples per set)", flush=True)
+
+    def save(self, streams: list) -> ray.train.Checkpoint:
+        trainer, spec = self.trainer, self.spec
+        state = trainer.state_dict()
+        state["rng"]["replicas"] = streams
+        saved = self.store.save(trainer.step, state)
+        self.exporter.set("s3gan_checkpoint_last_success_timestamp_seconds", time.time(),
+                          **self.labels)
+        with replica_local(trainer.generator):
+            sampler = trainer.evaluation_generator()
+        classes = grid_classes(trainer.method.num_classes)
+        images = class_rows(sampler, classes, GRID_PER_CLASS, spec.model.z_dim,
+                            spec.model.output_range, spec.evaluation.truncation,
+                            torch.Generator(trainer.device).manual_seed(spec.seeds.gan))
+        self.run.write_whole(f"{self.directory}/{grid_name(trainer.step)}",
+                             grid_png(images, GRID_PER_CLASS))
+        self.log.flush()
+        self.run.write_whole(f"{self.directory}/{CURVES}", curves_png(self.log))
+        print(f"checkpoint {saved.path}", flush=True)
+        return ray.train.Checkpoint.from_directory(str(saved.path))
+
+    def finish(self) -> None:
+        state = self.trainer.state_dict()
+        state["rng"].pop("replicas", None)
+        self.run.write_whole(f"{self.directory}/{FINAL}", torch_bytes(state))
+        self.log.flush()
+        self.exporter.stop()
