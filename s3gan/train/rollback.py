@@ -3,7 +3,8 @@ checkpoint saved before collapse) made automatic.
 
 A :class:`CollapseGuard` sits beside a ``Trainer``: it feeds the collapse detector every G step
 (D's hinge loss, G's adversarial loss, σ0 of both networks) and every evaluation's FID, marks
-checkpoints saved while no signal is up as known-good, and, when a signal fires and
+checkpoints saved while no signal is up as known-good (after an FID jump, only up to the
+best-FID checkpoint: later ones produced the jump), and, when a signal fires and
 ``training.collapse.rollback`` is on, restores the last known-good checkpoint and sets both
 learning rates to the spec's times ``learningRateFactor``^k for the k-th rollback. After
 ``maxRollbacks`` rollbacks the next collapse stops training with :class:`CollapseError`.
@@ -103,9 +104,13 @@ class CollapseGuard:
         return self._react(detection)
 
     def after_evaluation(self, step: int, fid: float) -> Detection | None:
-        """Feed the FID measured on checkpoint ``step``."""
+        """Feed the FID measured on checkpoint ``step``. When it jumped, checkpoints since the
+        best-FID one are suspect: the best-FID one becomes the last known-good."""
         self.retention.record_fid(step, fid)
-        return self._react(self.detector.observe_fid(step, fid))
+        detection = self.detector.observe_fid(step, fid)
+        if detection is not None and self.retention.best_fid is not None:
+            self.retention.mark_good(self.retention.best_fid.step)
+        return self._react(detection)
 
     def after_checkpoint(self, step: int) -> None:
         """Checkpoint ``step`` was saved; it is known-good unless a signal is up."""

@@ -99,9 +99,11 @@ def test_sigma_is_read_off_the_spectral_norm_vectors_and_matches_the_svd():
         exact_conv = torch.linalg.matrix_norm(
             conv.parametrizations.weight.original.flatten(1), 2)
         exact_linear = torch.linalg.matrix_norm(linear.weight, 2)
-    assert largest_singular_value(network) == pytest.approx(
-        max(float(exact_conv), float(exact_linear)), rel=1e-4)
-    assert largest_singular_value(nn.Sequential(linear)) == pytest.approx(float(exact_linear))
+    assert float(exact_conv) > float(exact_linear)
+    assert largest_singular_value(network) == pytest.approx(float(exact_conv), rel=1e-4)
+    # Without spectral norm: power iteration, from below.
+    assert largest_singular_value(nn.Sequential(linear)) == pytest.approx(float(exact_linear),
+                                                                          rel=1e-3)
 
 
 def test_publish_sets_the_gauge_and_counts_each_reason():

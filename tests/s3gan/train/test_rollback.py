@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from s3gan.methods import build_method
-from s3gan.monitor.collapse import SPECTRAL_NORM_GROWTH
+from s3gan.monitor.collapse import FID_JUMP, SPECTRAL_NORM_GROWTH
 from s3gan.monitor.exporter import Exporter
 from s3gan.spec import parse_experiment
 from s3gan.train.checkpoint import CheckpointStore, load
@@ -117,3 +117,19 @@ def test_collapse_without_a_known_good_checkpoint_stops_with_a_clear_error(run):
     _force_collapse(trainer)
     with pytest.raises(CollapseError, match="no known-good checkpoint"):
         _train(trainer, guard, 1)
+
+
+def test_an_fid_jump_rolls_back_and_the_best_fid_checkpoint_is_recorded(run, tmp_path):
+    trainer, store, guard, _ = run(rollback=True)
+    _train(trainer, guard, 2)
+    store.save(trainer.step, trainer.state_dict())
+    guard.after_checkpoint(2)
+    assert guard.after_evaluation(2, 40.0) is None
+    _train(trainer, guard, 1)
+    store.save(trainer.step, trainer.state_dict())
+    guard.after_checkpoint(3)
+    detection = guard.after_evaluation(3, 95.0)
+    assert list(detection.reasons) == [FID_JUMP]
+    assert trainer.step == 2  # checkpoint 3 broke: back to the best-FID one, not the newest
+    assert read_rollbacks(tmp_path)[0].restored_step == 2
+    assert Retention(tmp_path).best_fid.step == Retention(tmp_path).last_good == 2
