@@ -10,10 +10,11 @@ learning rates to the spec's times ``learningRateFactor``^k for the k-th rollbac
 ``maxRollbacks`` rollbacks the next collapse stops training with :class:`CollapseError`.
 
 Each rollback is appended to ``rollbacks.json`` beside the checkpoints, so the count and the
-reduced rates survive a restart, logged, and counted in ``s3gan_rollbacks_total``. The data
-stream is not rewound: the restored networks see fresh batches, not the ones that led to the
-collapse, and ``batches_consumed`` keeps counting what the reader really delivered, so a later
-resume positions the reader correctly.
+reduced rates survive a restart, logged, and counted in ``s3gan_rollbacks_total``; the
+checkpoints saved after the restored one are deleted, so a restart cannot resume the collapsed
+run. The data stream is not rewound: the restored networks see fresh batches, not the ones
+that led to the collapse, and ``batches_consumed`` keeps counting what the reader really
+delivered, so a later resume positions the reader correctly.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -154,6 +156,7 @@ class CollapseGuard:
         _set_learning_rate(trainer.gan_step.d_optimizer, record.d_learning_rate)
         self.rollbacks.append(record)
         _write_rollbacks(self.store.root, self.rollbacks)
+        self._abandon_after(good)
         self.detector.reset()
         self.detector.baseline(self.sigma())
         if self.exporter is not None:
@@ -162,6 +165,15 @@ class CollapseGuard:
         logger.warning("rollback %d of %d: restored %s, learning rates G %.3g, D %.3g",
                        len(self.rollbacks), allowed, path, record.g_learning_rate,
                        record.d_learning_rate)
+
+    def _abandon_after(self, step: int) -> None:
+        """Delete checkpoints newer than the restored one: they belong to the collapsed run, and
+        a restart must not resume from them."""
+        protected = self.retention.protected()
+        for later in self.store.checkpoints():
+            if later.step > step and later.step not in protected:
+                shutil.rmtree(later.path)
+                logger.warning("removed %s: saved after the restored checkpoint", later.path)
 
     def _last_good_path(self) -> str:
         good = self.retention.last_good

@@ -132,4 +132,5 @@ def test_an_fid_jump_rolls_back_and_the_best_fid_checkpoint_is_recorded(run, tmp
     assert list(detection.reasons) == [FID_JUMP]
     assert trainer.step == 2  # checkpoint 3 broke: back to the best-FID one, not the newest
     assert read_rollbacks(tmp_path)[0].restored_step == 2
+    assert [c.step for c in store.checkpoints()] == [2]  # a restart cannot resume step 3
     assert Retention(tmp_path).best_fid.step == Retention(tmp_path).last_good == 2
