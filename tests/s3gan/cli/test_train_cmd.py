@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
 import torch
@@ -74,6 +77,30 @@ def test_trains_checkpoints_draws_grids_and_resumes(tmp_path, dataset, capsys):
     assert [p.name for p in sorted((run / "checkpoints").glob("step-*"))] == [
         "step-000000002", "step-000000003"
     ]
+
+
+def test_sigterm_saves_a_checkpoint_and_stops(tmp_path, dataset, capsys, monkeypatch):
+    from s3gan.train.trainer import Trainer
+
+    train_step = Trainer.train_step
+
+    def preempted_at_step_2(self):
+        terms = train_step(self)
+        if self.step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # the pod's notice, mid-run
+        return terms
+
+    monkeypatch.setattr(Trainer, "train_step", preempted_at_step_2)
+    handler = signal.getsignal(signal.SIGTERM)
+    experiment, run = _experiment(tmp_path, dataset), tmp_path / "run"
+    document = yaml.safe_load(experiment.read_text())
+    document["spec"]["training"]["checkpoint"]["everySteps"] = 1000  # only SIGTERM saves
+    experiment.write_text(yaml.safe_dump(document))
+    assert main(["train", str(experiment), "--run-dir", str(run), "--steps", "50"]) == 143
+    assert "SIGTERM: saved G step 2" in capsys.readouterr().out
+    assert [p.name for p in (run / "checkpoints").glob("step-*")] == ["step-000000002"]
+    assert (run / "experiment.yaml").read_text() == experiment.read_text()
+    assert signal.getsignal(signal.SIGTERM) is handler
 
 
 def test_a_damaged_newest_checkpoint_is_skipped_naming_the_file(tmp_path, dataset, capsys):
