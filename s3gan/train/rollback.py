@@ -144,16 +144,12 @@ class CollapseGuard:
         except CheckpointError as e:
             raise CollapseError(f"{detection}; the last known-good checkpoint is damaged: {e}"
                                 ) from e
-        trainer, factor = self.trainer, self.config.learning_rate_factor ** (made + 1)
-        consumed = trainer.batches_consumed
-        trainer.load_state_dict(state)
-        trainer.batches_consumed = consumed
-        training = trainer.spec.training
+        factor = self.config.learning_rate_factor ** (made + 1)
+        training = self.trainer.spec.training
         record = RollbackRecord(detection.step, good, tuple(detection.reasons),
                                 training.g_learning_rate * factor,
                                 training.d_learning_rate * factor)
-        _set_learning_rate(trainer.gan_step.g_optimizer, record.g_learning_rate)
-        _set_learning_rate(trainer.gan_step.d_optimizer, record.d_learning_rate)
+        restore(self.trainer, state, record)
         self.rollbacks.append(record)
         _write_rollbacks(self.store.root, self.rollbacks)
         self._abandon_after(good)
@@ -178,6 +174,17 @@ class CollapseGuard:
     def _last_good_path(self) -> str:
         good = self.retention.last_good
         return str(self.store.root / f"step-{good:09d}") if good is not None else "none"
+
+
+def restore(trainer, state: dict, record: RollbackRecord) -> None:
+    """Put ``state`` into ``trainer`` with the record's learning rates, the count of batches
+    consumed kept (the reader is not rewound). Data-parallel replicas call this with rank 0's
+    state and record after rank 0's guard rolled back."""
+    consumed = trainer.batches_consumed
+    trainer.load_state_dict(state)
+    trainer.batches_consumed = consumed
+    _set_learning_rate(trainer.gan_step.g_optimizer, record.g_learning_rate)
+    _set_learning_rate(trainer.gan_step.d_optimizer, record.d_learning_rate)
 
 
 def _set_learning_rate(optimizer, learning_rate: float) -> None:
