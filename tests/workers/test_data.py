@@ -22,7 +22,7 @@ pytestmark = pytest.mark.ray
 def dataset(tmp_path_factory):
     source = write_fashion_subset(tmp_path_factory.mktemp("idx"), 300, 10)
     dest = tmp_path_factory.mktemp("ray-data") / "ds"
-    convert(str(source), str(dest), Settings(32, 1, "raw", 64), workers=1, report=quiet)
+    convert(str(source), str(dest), Settings(32, 1, "raw", 25), workers=1, report=quiet)
     create_masks(open_location(str(dest)), [0.1], seed=4)
     return dest
 
