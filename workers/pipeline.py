@@ -57,13 +57,16 @@ def run_pipeline(
     metrics_port: int | None = None,
     fault: KillAtStep | None = None,
     say: Callable[[str], None] = print,
+    stages: tuple[ModuleType, ...] | None = None,
+    summary: str | None = SUMMARY,
 ) -> dict[str, StageRecord]:
     """Run (or skip, when finished) every stage on the connected Ray cluster; returns the
-    completion records by stage."""
+    completion records by stage. ``stages`` (default: :func:`plan`) lets a sweep run the shared
+    ones first; ``summary`` is where the run's summary goes (None: nowhere)."""
     spec, name = experiment.spec, experiment.metadata.name
     feature_network = feature_network or evaluate.InceptionNetwork(
         spec.evaluation.inception_weights, spec.storage)
-    stages = plan(spec)
+    stages = stages or plan(spec)
     records: dict[str, StageRecord] = {}
     for number, stage in enumerate(stages, 1):
         inputs = {n: records[n].key for n in stage.INPUTS if n in records}
@@ -84,10 +87,11 @@ def run_pipeline(
         write_record(run, record)
         records[stage.NAME] = record
         say(f"{head}: finished in {record.seconds:.0f} s")
-    summary = {"experiment": name, "method": spec.method.value,
-               "stages": {n: {"key": r.key, "directory": r.directory, "results": r.results}
-                          for n, r in records.items()}}
-    run.write_whole(SUMMARY, json.dumps(summary, indent=1).encode())
+    overview = {"experiment": name, "method": spec.method.value,
+                "stages": {n: {"key": r.key, "directory": r.directory, "results": r.results}
+                           for n, r in records.items()}}
+    if summary is not None:
+        run.write_whole(summary, json.dumps(overview, indent=1).encode())
     return records
 
 
@@ -149,6 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as e:
         print(e, file=sys.stderr)
         return 2
+    if experiment.spec.sweep is not None:
+        from s3gan_workers.sweep import execute_sweep
+        from s3gan_workers.sweep_grid import plan_trials
+
+        sweep = experiment.spec.sweep
+        try:
+            trials = plan_trials(experiment.spec, dict(sweep.grid), sweep.seeds)
+        except SpecError as e:
+            print(e, file=sys.stderr)
+            return 2
+        return execute_sweep(experiment, trials, sweep.scheduler, args.run_dir, args.address,
+                             args.num_cpus, args.metrics_port)
     return execute(experiment, args.run_dir, args.address, args.num_cpus, args.metrics_port)
 
 
