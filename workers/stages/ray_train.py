@@ -50,7 +50,7 @@ def device() -> str:
 
 def threads(cpus_per_worker: float) -> int:
     """Intra-op threads for a worker's share of the CPUs (at least one)."""
-    return max(1, int(cpus_per_worker))
+    return max(1, round(cpus_per_worker))
 
 
 def local_scratch(experiment: str, stage: str, key: str) -> Path:
