@@ -58,7 +58,7 @@ class MiniBatchKMeans:
         trials = 2 + int(math.log(self.k))
         first = torch.randint(sample.shape[0], (1,), generator=self.generator).item()
         chosen = [first]
-        nearest = torch.cdist(sample, sample[first : first + 1]).squeeze(1).square()
+        nearest = squared_distances(sample, sample[first : first + 1]).squeeze(1)
         for _ in range(self.k - 1):
             weights = nearest.cpu().double()
             if weights.sum() <= 0:  # fewer distinct points than k: any unchosen point will do
@@ -66,7 +66,7 @@ class MiniBatchKMeans:
                 weights[chosen] = 0
             candidates = torch.multinomial(weights, trials, replacement=True,
                                            generator=self.generator).to(sample.device)
-            distances = torch.cdist(sample[candidates], sample).square()
+            distances = squared_distances(sample, sample[candidates]).T
             potentials = torch.minimum(nearest, distances)
             best = potentials.double().sum(dim=1).argmin()
             chosen.append(candidates[best].item())
@@ -103,19 +103,27 @@ class MiniBatchKMeans:
         for chunk in chunks:
             chunk = _check_rows(chunk, "k-means features", centres.shape[1])
             for batch in self._batches(chunk):
-                total += torch.cdist(batch, centres).amin(dim=1).square().double().sum().item()
+                total += squared_distances(batch, centres).amin(dim=1).double().sum().item()
         return total
 
     def _batches(self, features: torch.Tensor):
         return features.to(self.centres.device, self.centres.dtype).split(self.batch_size)
 
     def _nearest(self, batch: torch.Tensor) -> torch.Tensor:
-        return torch.cdist(batch, self.centres).argmin(dim=1)
+        return squared_distances(batch, self.centres).argmin(dim=1)
 
     def _fitted(self) -> torch.Tensor:
         if self.centres is None:
             raise ValueError("k-means is not fitted: call fit first")
         return self.centres
+
+
+def squared_distances(x: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """‖x_i − c_j‖² [n, k] as ‖x‖² − 2x·c + ‖c‖², one matrix product. ``torch.cdist`` computes
+    the same through its own kernel, measured 15–20× slower on CPU for these shapes."""
+    rows = x.square().sum(dim=1, keepdim=True)
+    products = torch.addmm(rows, x, centres.T, alpha=-2.0)
+    return products.add_(centres.square().sum(dim=1)).clamp_(min=0.0)
 
 
 def _check_rows(x: torch.Tensor, what: str, dim: int | None = None) -> torch.Tensor:
