@@ -14,10 +14,12 @@ from s3gan.cli import (
     run_cmd,
     sample_cmd,
     spec_cmd,
+    sweep_cmd,
     train_cmd,
 )
 
-COMMAND_GROUPS = (spec_cmd, data_cmd, model_cmd, pretrain_cmd, train_cmd, sample_cmd, run_cmd)
+COMMAND_GROUPS = (spec_cmd, data_cmd, model_cmd, pretrain_cmd, train_cmd, sample_cmd, run_cmd,
+                  sweep_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

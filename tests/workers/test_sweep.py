@@ -1,0 +1,210 @@
+"""Sweeps: bad grids refused before anything starts; a real 2 × 2 × 2-seed sweep on the
+session's local Ray, interrupted (its driver killed) and resumed without redoing finished
+trials, sharing one F per label fraction; a failing trial recorded without stopping the sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import ray
+import ray.cloudpickle
+from s3gan_workers import pipeline
+from s3gan_workers.run_record import RECORD
+from s3gan_workers.sweep import (
+    SWEEP_SUMMARY,
+    TRIAL_FILE,
+    concurrent_trials,
+    run_sweep,
+    stage_keys,
+)
+from s3gan_workers.sweep_grid import merged_grid, parse_grid_option, plan_trials, seed_count
+
+from s3gan.cli.main import main as cli_main
+from s3gan.data.convert import convert
+from s3gan.data.manifest import Settings
+from s3gan.data.masks import create_masks
+from s3gan.data.storage import open_location
+from s3gan.spec import SpecError
+from s3gan.spec.model import Sweep
+from tests.fixtures.datasets import quiet, write_fashion_subset
+from tests.workers import pipeline_fixtures, sweep_driver
+from tests.workers.pipeline_fixtures import TinyNetwork, tiny_experiment
+
+ray.cloudpickle.register_pickle_by_value(pipeline_fixtures)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _spec():
+    return tiny_experiment("grid", "s3gan", "/nowhere").spec
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (["temperature=1,2"], "sweep.grid.temperature"),
+    (["beta=0.5,-1"], "sweep.grid.beta[1]"),
+    (["fraction=0.1,1.5"], "sweep.grid.fraction[1]"),
+    (["method=s3gan,no-such-method"], "sweep.grid.method[1]"),
+    (["beta="], "sweep.grid.beta"),
+])
+def test_a_bad_grid_names_the_parameter(options, named):
+    spec = _spec()
+    with pytest.raises(SpecError) as caught:
+        plan_trials(spec, merged_grid(spec, options), 1)
+    assert named in str(caught.value)
+
+
+def test_an_empty_sweep_is_refused():
+    with pytest.raises(SpecError, match="sweep is empty"):
+        plan_trials(_spec(), {}, 1)
+
+
+def test_the_cli_refuses_a_bad_grid_before_ray_starts(tmp_path, capsys):
+    import yaml
+
+    document = tiny_experiment("grid", "s3gan", "/nowhere").model_dump(
+        mode="json", by_alias=True, exclude_none=True)
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(document))
+    assert cli_main(["sweep", str(path), "--grid", "gamma=-0.5", "--seeds", "2"]) == 2
+    assert "sweep.grid.gamma[0]" in capsys.readouterr().err
+
+
+def test_the_grid_merges_the_spec_and_the_command_line():
+    sweep = Sweep(grid={"beta": (0.5,), "alpha": (0.1, 0.2)}, seeds=3)
+    spec = _spec().model_copy(update={"sweep": sweep})
+    grid = merged_grid(spec, ["beta=0.25,1", "method=s2gan,s3gan"])
+    assert grid == {"beta": (0.25, 1), "alpha": (0.1, 0.2), "method": ("s2gan", "s3gan")}
+    assert parse_grid_option("clusters=50,100") == ("clusters", (50, 100))
+    trials = plan_trials(spec, grid, seed_count(spec, None))
+    assert len(trials) == 2 * 2 * 2 * 3
+    assert len({t.name for t in trials}) == len(trials)
+    assert {t.spec.seeds.gan for t in trials} == {0, 1, 2}
+    assert all(t.spec.sweep is None for t in trials)
+
+
+def test_trials_are_sized_to_the_cluster():
+    spec = _spec()  # 2 workers × 0.9 CPU
+    assert concurrent_trials(spec, 2.0) == 1
+    one_worker = spec.model_copy(update={"resources": spec.resources.model_copy(
+        update={"workers": 1})})
+    assert concurrent_trials(one_worker, 2.0) == 2
+    assert concurrent_trials(one_worker, 8.0) == 8
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    source = write_fashion_subset(tmp_path_factory.mktemp("idx"), 256, 64)
+    dest = tmp_path_factory.mktemp("sweep-data") / "ds"
+    convert(str(source), str(dest), Settings(32, 1, "raw", 64), workers=1, report=quiet)
+    create_masks(open_location(str(dest)), [0.1, 0.2], seed=0)
+    return dest
+
+
+def _records(run_dir: Path, stage: str) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text())
+            for p in (run_dir / "stages" / stage).glob(f"*/{RECORD}")}
+
+
+def _kill_after_first_trial(ray_cluster, dataset, run_dir: Path) -> None:
+    """Start the sweep in its own driver process and SIGKILL it once a trial has finished."""
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tests.workers.sweep_driver",
+         ray_cluster.address_info["gcs_address"], str(dataset), str(run_dir)],
+        cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not _records(run_dir, "evaluate"):
+            assert driver.poll() is None, "the sweep driver ended before any trial finished"
+            assert time.monotonic() < deadline, "no trial finished within 300 s"
+            time.sleep(1)
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait()
+
+
+@pytest.fixture(scope="module")
+def sweep(ray_cluster, dataset, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("sweeps") / "tiny-sweep"
+    _kill_after_first_trial(ray_cluster, dataset, run_dir)
+    before = {stage: _records(run_dir, stage) for stage in ("pretrain", "labels", "train",
+                                                             "evaluate")}
+    experiment = sweep_driver.tiny_sweep_experiment(str(dataset))
+    trials = plan_trials(experiment.spec, sweep_driver.GRID, sweep_driver.SEEDS)
+    lines: list[str] = []
+    outcomes = run_sweep(experiment, open_location(str(run_dir)), trials,
+                         feature_network=TinyNetwork(), say=lines.append)
+    return run_dir, trials, outcomes, before, lines
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_every_trial_of_the_resumed_sweep_finishes(sweep):
+    run_dir, trials, outcomes, _, _ = sweep
+    assert len(trials) == 8
+    assert [o.name for o in outcomes] == [t.name for t in trials]
+    assert all(o.state == "terminated" and o.metrics["done"] for o in outcomes)
+    summary = json.loads((run_dir / SWEEP_SUMMARY).read_text())
+    assert [t["trial"] for t in summary["trials"]] == [t.name for t in trials]
+    for trial in trials:
+        own = run_dir / trial.directory
+        assert json.loads((own / TRIAL_FILE).read_text())["overrides"] == trial.overrides
+        stages = json.loads((own / pipeline.SUMMARY).read_text())["stages"]
+        # The keys the sweep polls are the keys the pipeline used.
+        assert {n: s["key"] for n, s in stages.items()} == stage_keys(trial.spec)
+        assert stages["evaluate"]["results"]["fid"] == next(
+            o.metrics["fid"] for o in outcomes if o.name == trial.name)
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_finished_trials_were_not_redone_after_the_interruption(sweep):
+    run_dir, trials, _, before, _ = sweep
+    assert before["evaluate"], "the interruption came before any trial finished"
+    assert len(before["evaluate"]) < len(trials), "the interruption came after the sweep ended"
+    for stage, records in before.items():
+        after = _records(run_dir, stage)
+        for key, record in records.items():
+            assert after[key]["finished"] == record["finished"], f"{stage} {key} was redone"
+    assert len(_records(run_dir, "train")) == len(_records(run_dir, "evaluate")) == 8
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_one_pretraining_and_one_labelling_per_label_fraction_feed_every_trial(sweep):
+    run_dir, trials, _, _, lines = sweep
+    pretrained, labelled = _records(run_dir, "pretrain"), _records(run_dir, "labels")
+    assert len(pretrained) == len(labelled) == 2  # fractions 0.1 and 0.2
+    used = {}
+    for trial in trials:
+        stages = json.loads((run_dir / trial.directory / pipeline.SUMMARY).read_text())["stages"]
+        used.setdefault(stages["pretrain"]["key"], set()).add(trial.name)
+        assert stages["labels"]["key"] in labelled
+    assert sorted(map(len, used.values())) == [4, 4]  # 2 methods × 2 seeds per fraction
+    # The resumed driver's pre-pass found both; nothing shared ran again.
+    assert not any("pretrain: running" in line for line in lines)
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(ray_cluster, dataset, tmp_path):
+    experiment = tiny_experiment("tiny-failing", "single-label-ss", str(dataset), steps=2)
+    spec = experiment.spec.model_copy(update={
+        "resources": experiment.spec.resources.model_copy(update={"workers": 1}),
+        "training": experiment.spec.training.model_copy(update={"global_batch": 4})})
+    experiment = experiment.model_copy(update={"spec": spec})
+    # α = 1e39 overflows float32 in eq. 5: the first step's loss is infinite.
+    trials = plan_trials(spec, {"alpha": (0.2, 1e39)}, 1)
+    outcomes = run_sweep(experiment, open_location(str(tmp_path / "run")), trials,
+                         feature_network=TinyNetwork(), say=lambda line: None)
+    states = {o.name: o.state for o in outcomes}
+    assert states == {"alpha=0.2,seed=0": "terminated", "alpha=1e+39,seed=0": "error"}
+    failed = next(o for o in outcomes if o.state == "error")
+    assert "NonFiniteLossError" in failed.error or "non-finite" in failed.error.lower()
+    summary = json.loads((tmp_path / "run" / SWEEP_SUMMARY).read_text())
+    assert [t["state"] for t in summary["trials"]] == ["terminated", "error"]
