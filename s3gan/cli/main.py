@@ -11,6 +11,7 @@ from s3gan.cli import (
     data_cmd,
     model_cmd,
     pretrain_cmd,
+    report_cmd,
     run_cmd,
     sample_cmd,
     spec_cmd,
@@ -19,7 +20,7 @@ from s3gan.cli import (
 )
 
 COMMAND_GROUPS = (spec_cmd, data_cmd, model_cmd, pretrain_cmd, train_cmd, sample_cmd, run_cmd,
-                  sweep_cmd)
+                  sweep_cmd, report_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -113,18 +113,22 @@ def _records(run_dir: Path, stage: str) -> dict[str, dict]:
 
 def _kill_after_first_trial(ray_cluster, dataset, run_dir: Path) -> None:
     """Start the sweep in its own driver process and SIGKILL it once a trial has finished."""
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "tests.workers.sweep_driver",
-         ray_cluster.address_info["gcs_address"], str(dataset), str(run_dir)],
-        cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = run_dir.parent / "driver.log"
+    with log.open("wb") as output:
+        driver = subprocess.Popen(
+            [sys.executable, str(REPO / "tests" / "workers" / "sweep_driver.py"),
+             ray_cluster.address_info["gcs_address"], str(dataset), str(run_dir)],
+            cwd=REPO, start_new_session=True, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
         while not _records(run_dir, "evaluate"):
-            assert driver.poll() is None, "the sweep driver ended before any trial finished"
+            ended = driver.poll() is not None
+            assert not ended, f"the driver ended first:\n{log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, "no trial finished within 300 s"
             time.sleep(1)
     finally:
-        os.killpg(driver.pid, signal.SIGKILL)
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
 
 

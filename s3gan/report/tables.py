@@ -1,0 +1,120 @@
+"""The paper's tables from a sweep's trials.
+
+Tables 2, 4 and 5 (FID and IS per method × label fraction): the paper reports the median over
+three seeds; each cell here is that median with the spread over seeds (min–max) and the number
+of seeds. Table 3 (the S²L classifier's accuracy per label fraction): one row per distinct
+pretrained F, with its labels' accuracy on the training images (against ground truth no
+training step read) and the linear probe on held-out images.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from statistics import median
+
+from s3gan.report.collect import TrialResult
+
+UNAVAILABLE = "unavailable"  # IS with weights that carry no classifier (offline Inception)
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str
+
+    def csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.header)
+        writer.writerows(self.rows)
+        return buffer.getvalue()
+
+    def markdown(self) -> str:
+        lines = [f"**{self.title}**", "", "| " + " | ".join(self.header) + " |",
+                 "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines + ["", self.note, ""])
+
+
+def setting(trial: TrialResult) -> str:
+    """The row a trial belongs to: its method and every swept value except seed and fraction."""
+    rest = ", ".join(f"{k}={v}" for k, v in sorted(trial.overrides.items())
+                     if k not in ("method", "seed", "fraction"))
+    return trial.method + (f" ({rest})" if rest else "")
+
+
+def _fraction(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:g}%"
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    """``median (min–max), n=N`` — the paper's median over seeds with its spread."""
+    if not values:
+        return "—"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f} (n=1)"
+    return (f"{median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f}), "
+            f"n={len(values)}")
+
+
+def _evaluated(trials: tuple[TrialResult, ...]) -> list[TrialResult]:
+    return [t for t in trials if t.state == "terminated" and "fid" in t.results("evaluate")]
+
+
+def score_table(trials: tuple[TrialResult, ...], score: str) -> Table:
+    """``score`` is ``fid`` or ``inceptionScore``: rows are settings, columns label fractions."""
+    evaluated = _evaluated(trials)
+    fractions = sorted({t.fraction for t in evaluated}, key=lambda f: (f is None, f or 0))
+    cells: dict[tuple[str, float | None], list] = defaultdict(list)
+    for trial in evaluated:
+        cells[setting(trial), trial.fraction].append(trial.results("evaluate")[score])
+    rows = []
+    for name in sorted({setting(t) for t in evaluated}):
+        row = [name]
+        for fraction in fractions:
+            values = cells.get((name, fraction), [])
+            numbers = [v for v in values if isinstance(v, int | float)]
+            row.append(UNAVAILABLE if values and not numbers else spread(numbers))
+        rows.append(tuple(row))
+    header = ("method", *(f"{_fraction(f)} labels" for f in fractions))
+    networks = sorted({t.results("evaluate")["network"] for t in evaluated})
+    sizes = sorted({(t.results("evaluate")["sets"], t.results("evaluate")["samplesPerSet"])
+                    for t in evaluated})
+    shown = "; ".join(f"{n} set(s) of {s} generated samples" for n, s in sizes)
+    label = "FID (lower is better)" if score == "fid" else "Inception Score (higher is better)"
+    note = (f"Median over seeds (min–max), n seeds per cell. {shown} per trial; "
+            f"feature network: {', '.join(networks) or '—'}"
+            + ("; IS needs Inception's classifier, which the offline weights lack."
+               if score != "fid" else "."))
+    return Table(f"{label} per method × label fraction (paper Tables 2, 4, 5)", header,
+                 tuple(rows), note)
+
+
+def classifier_table(trials: tuple[TrialResult, ...]) -> Table:
+    """Table 3: one row per distinct F (one per label fraction in a seed sweep)."""
+    seen: dict[str, TrialResult] = {}
+    for trial in trials:
+        key = trial.stages.get("labels", {}).get("key")
+        if key is not None:
+            seen.setdefault(key, trial)
+    rows = []
+    for trial in sorted(seen.values(), key=lambda t: (t.fraction or 0, t.method)):
+        labels, pretrain = trial.results("labels"), trial.results("pretrain")
+        accuracy = labels.get("accuracy", labels.get("matchedAccuracy"))
+        rows.append((_fraction(trial.fraction), pretrain.get("objective", "—"),
+                     "—" if accuracy is None else f"{100 * accuracy:.1f}%",
+                     f"{labels.get('images', '—')}",
+                     "—" if "probeAccuracy" not in pretrain
+                     else f"{100 * pretrain['probeAccuracy']:.1f}%",
+                     f"{pretrain.get('probeImages', '—')}"))
+    header = ("label fraction", "F objective", "inferred-label accuracy (train)",
+              "train images", "linear probe accuracy (held-out)", "probe images")
+    note = ("Inferred labels are c_S2L(F(x)) for S²L (argmax against ground truth) or k-means "
+            "clusters matched to classes; no training step reads the ground truth.")
+    return Table("Accuracy of F's labels per label fraction (paper Table 3)", header,
+                 tuple(rows), note)
