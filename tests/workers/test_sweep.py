@@ -1,11 +1,13 @@
 """Sweeps: bad grids refused before anything starts; a real 2 × 2 × 2-seed sweep on the
 session's local Ray, interrupted (its driver killed) and resumed without redoing finished
-trials, sharing one F per label fraction; a failing trial recorded without stopping the sweep."""
+trials, sharing one F per label fraction, and reported; a failing trial recorded without
+stopping the sweep."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,6 +33,7 @@ from s3gan.data.convert import convert
 from s3gan.data.manifest import Settings
 from s3gan.data.masks import create_masks
 from s3gan.data.storage import open_location
+from s3gan.report.build import build_report
 from s3gan.spec import SpecError
 from s3gan.spec.model import Sweep
 from tests.fixtures.datasets import quiet, write_fashion_subset
@@ -212,3 +215,36 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(ray_cluster, dataset,
     assert "NonFiniteLossError" in failed.error or "non-finite" in failed.error.lower()
     summary = json.loads((tmp_path / "run" / SWEEP_SUMMARY).read_text())
     assert [t["state"] for t in summary["trials"]] == ["terminated", "error"]
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_the_report_renders_the_table_and_every_figure_from_the_sweep(sweep, tmp_path_factory):
+    run_dir, trials, outcomes, _, _ = sweep
+    out = tmp_path_factory.mktemp("report")
+    report = build_report(str(run_dir), out)
+    fid = report.tables[0]
+    assert fid.header == ("method", "10% labels", "20% labels")
+    assert [row[0] for row in fid.rows] == ["s2gan", "s3gan"]
+    by_cell = {}
+    for o, t in zip(outcomes, trials, strict=True):
+        by_cell.setdefault((t.overrides["method"], t.overrides["fraction"]), []).append(
+            o.metrics["fid"])
+    s3gan_10 = sorted(by_cell["s3gan", 0.1])
+    assert fid.rows[1][1] == (f"{sum(s3gan_10) / 2:.2f} ({s3gan_10[0]:.2f}–{s3gan_10[1]:.2f}), "
+                              "n=2")  # the median of two seeds is their mean
+    assert all(cell == "unavailable" for row in report.tables[1].rows for cell in row[1:])
+    assert [row[0] for row in report.tables[2].rows] == ["10%", "20%"]
+    names = sorted(f.name for f in report.figures)
+    assert names.count("curves.png") == 1
+    assert sum(n.startswith("samples-") for n in names) == 4  # 2 methods × 2 fractions
+    assert sum(n.startswith("interpolation-") for n in names) == 4
+    for figure in report.figures:
+        assert (out / figure.name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert re.search(r"\d", figure.caption), f"{figure.name} states no sample size"
+    page = report.page.read_text()
+    assert page.count("data:image/png;base64,") == len(report.figures)
+    assert "http://" not in page and "https://" not in page
+    assert "tiny-pipeline-1" in page  # the feature network that measured FID is named
+    assert (out / "fid.csv").read_text().splitlines()[0] == "method,10% labels,20% labels"
+    assert "| s3gan |" in (out / "tables.md").read_text()

@@ -1,0 +1,112 @@
+"""The report's tables, page and sources on hand-written sweep and run directories (no Ray)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from s3gan.data.storage import open_location
+from s3gan.report.build import build_report
+from s3gan.report.collect import ReportSourceError, read_source
+from s3gan.report.tables import classifier_table, score_table, spread
+from s3gan.spec import parse_experiment
+
+
+def _spec(method: str, fraction: float, seed: int) -> dict:
+    experiment = parse_experiment({
+        "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
+        "metadata": {"name": "t"},
+        "spec": {"method": method, "labels": {"fraction": fraction}, "seeds": {"gan": seed},
+                 "dataset": {"uri": "/nowhere", "resolution": 32, "numClasses": 10}}})
+    return experiment.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _write(root: Path, path: str, value) -> None:
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_text(json.dumps(value) if not isinstance(value, str) else value)
+
+
+def _trial(root: Path, method: str, fraction: float, seed: int, fid: float | None) -> None:
+    name = f"fraction={fraction},method={method},seed={seed}"
+    directory = "trials/" + name.replace(",", "_")
+    _write(root, f"{directory}/trial.json", {"trial": name, "spec": _spec(method, fraction, seed),
+                                              "overrides": {"method": method,
+                                                            "fraction": fraction, "seed": seed}})
+    train = f"stages/train/{method}{fraction}{seed}"
+    stages = {
+        "pretrain": {"key": f"p{fraction}", "directory": f"stages/pretrain/p{fraction}",
+                     "results": {"objective": "s2l", "probeAccuracy": 0.5 + fraction,
+                                 "probeImages": 100}},
+        "labels": {"key": f"l{fraction}", "directory": f"stages/labels/l{fraction}",
+                   "results": {"accuracy": 0.4 + fraction, "images": 256}},
+        "train": {"key": "k", "directory": train, "results": {"steps": 4}},
+    }
+    _write(root, f"{train}/metrics.jsonl", json.dumps({"step": 2, "kind": "fid", "fid": 300.0,
+                                                       "samplesPerSet": 16}) + "\n")
+    if fid is not None:
+        stages["evaluate"] = {"key": "e", "directory": "stages/evaluate/e", "results": {
+            "fid": fid, "inceptionScore": "unavailable", "network": "offline-inception",
+            "sets": 1, "samplesPerSet": 16}}
+    _write(root, f"{directory}/run.json", {"experiment": "t", "method": method,
+                                            "stages": stages})
+
+
+@pytest.fixture
+def sweep_dir(tmp_path) -> Path:
+    for method, fraction, seed, fid in [("s3gan", 0.1, 0, 10.0), ("s3gan", 0.1, 1, 30.0),
+                                        ("s3gan", 0.1, 2, 12.0), ("s2gan", 0.1, 0, 40.0),
+                                        ("s3gan", 0.2, 0, 8.0), ("s2gan", 0.2, 0, None)]:
+        _trial(tmp_path, method, fraction, seed, fid)
+    _write(tmp_path, "sweep.json", {"trials": [{"trial": "fraction=0.2,method=s2gan,seed=0",
+                                                "state": "error",
+                                                "error": "NonFiniteLossError: d_loss"}]})
+    return tmp_path
+
+
+def test_cells_are_the_median_over_seeds_with_their_spread(sweep_dir):
+    source = read_source(open_location(str(sweep_dir)))
+    assert source.kind == "sweep" and len(source.trials) == 6
+    table = score_table(source.trials, "fid")
+    assert table.header == ("method", "10% labels", "20% labels")
+    assert table.rows == (("s2gan", "40.00 (n=1)", "—"),
+                          ("s3gan", "12.00 (10.00–30.00), n=3", "8.00 (n=1)"))
+    assert "offline-inception" in table.note and "1 set(s) of 16" in table.note
+    inception = score_table(source.trials, "inceptionScore")
+    assert inception.rows[1][1] == "unavailable"
+
+
+def test_a_failed_trial_is_shown_as_failed_and_left_out_of_the_table(sweep_dir, tmp_path):
+    source = read_source(open_location(str(sweep_dir)))
+    failed = [t for t in source.trials if t.state == "error"]
+    assert [t.name for t in failed] == ["fraction=0.2,method=s2gan,seed=0"]
+    report = build_report(str(sweep_dir), tmp_path / "out")
+    page = report.page.read_text()
+    assert "NonFiniteLossError" in page
+
+
+def test_the_label_accuracy_table_has_one_row_per_f(sweep_dir):
+    table = classifier_table(read_source(open_location(str(sweep_dir))).trials)
+    assert [row[:3] for row in table.rows] == [("10%", "s2l", "50.0%"), ("20%", "s2l", "60.0%")]
+
+
+def test_the_page_embeds_every_figure_and_links_nothing_outside(sweep_dir, tmp_path):
+    report = build_report(str(sweep_dir), tmp_path / "out")
+    page = report.page.read_text()
+    assert [f.name for f in report.figures] == ["curves.png"]
+    assert page.count("data:image/png;base64,") == 1
+    assert "src='http" not in page and "href=" not in page
+    assert (tmp_path / "out" / "fid.csv").read_text().startswith("method,10% labels,20% labels")
+    assert "unavailable" in (tmp_path / "out" / "tables.md").read_text()
+
+
+def test_spread_of_one_and_of_several_values():
+    assert spread([]) == "—"
+    assert spread([3.0]) == "3.00 (n=1)"
+    assert spread([5.0, 1.0, 3.0, 4.0]) == "3.50 (1.00–5.00), n=4"
+
+
+def test_a_directory_that_is_neither_run_nor_sweep_is_named(tmp_path):
+    with pytest.raises(ReportSourceError, match=str(tmp_path)):
+        read_source(open_location(str(tmp_path)))
