@@ -33,7 +33,7 @@ from s3gan_workers.stages import evaluate, labels, pretrain, train
 from s3gan_workers.stages.context import FeatureNetworkFactory
 from s3gan_workers.stages.run_files import METRICS
 from s3gan_workers.stages.split import image_batches
-from s3gan_workers.sweep_exporter import SweepExporter
+from s3gan_workers.sweep_exporter import SweepExporter, exporting
 from s3gan_workers.sweep_grid import Trial, trial_spec
 
 from s3gan.data.manifest import read_manifest
@@ -210,9 +210,11 @@ def run_sweep(experiment: Experiment, run: Location, trials: list[Trial], schedu
     if metrics_port is not None:
         exporter.start(metrics_port)
     try:
-        callback = SweepExporter(experiment.metadata.name, spec, exporter)
+        callback = SweepExporter(experiment.metadata.name, spec)
         say(f"sweep: {len(trials)} trial(s) → {run.url(TUNE_DIR)}")
-        results = _tuner(experiment, run, trials, scheduler, feature_network, [callback]).fit()
+        with exporting(experiment.metadata.name, exporter):
+            results = _tuner(experiment, run, trials, scheduler, feature_network,
+                             [callback]).fit()
     finally:
         exporter.stop()
     outcomes = [_outcome(r) for r in results]

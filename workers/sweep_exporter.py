@@ -2,12 +2,16 @@
 and FID under its bounded ``trial`` label (one value per grid point × seed).
 
 Trials run concurrently on one node, so they do not serve metrics themselves (they would
-contend for one port); the driver sees every result they report and exports it.
+contend for one port); the driver sees every result they report and exports it. Tune pickles its
+callbacks with the experiment state (and unpickles them on restore), so the callback holds only
+names and finds the driver's exporter, which cannot be pickled, in :func:`exporting`'s registry.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ray.tune.callback import Callback
 
@@ -20,10 +24,27 @@ STATES = {"PENDING": "pending", "PAUSED": "pending", "RUNNING": "running",
           "TERMINATED": "terminated", "ERROR": "error"}
 
 
+_EXPORTERS: dict[str, Exporter] = {}  # experiment → the exporter of its sweep's driver
+
+
+@contextmanager
+def exporting(experiment: str, exporter: Exporter) -> Iterator[None]:
+    """While the sweep runs, its callbacks export through ``exporter``."""
+    _EXPORTERS[experiment] = exporter
+    try:
+        yield
+    finally:
+        del _EXPORTERS[experiment]
+
+
 class SweepExporter(Callback):
-    def __init__(self, experiment: str, spec: ExperimentSpec, exporter: Exporter):
-        self.experiment, self.exporter = experiment, exporter
+    def __init__(self, experiment: str, spec: ExperimentSpec):
+        self.experiment = experiment
         self.weights = weights_label(spec.evaluation.inception_weights)
+
+    @property
+    def exporter(self) -> Exporter:
+        return _EXPORTERS[self.experiment]
 
     def _states(self, trials) -> None:
         counts = Counter(STATES.get(t.status, "pending") for t in trials)

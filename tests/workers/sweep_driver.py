@@ -14,11 +14,14 @@ SEEDS = 2
 
 def tiny_sweep_experiment(dataset: str):
     """Methods × label fractions on the pipeline tests' tiny experiment, one worker per trial
-    (so two trials fit in two CPUs), four G steps with an FID point at step 2."""
+    (so two trials fit in two CPUs), one pretraining epoch, four G steps with an FID point at
+    step 2."""
     from tests.workers.pipeline_fixtures import tiny_experiment
 
     experiment = tiny_experiment("tiny-sweep", "s3gan", dataset, steps=4)
     spec = experiment.spec.model_copy(update={
+        "pretraining": experiment.spec.pretraining.model_copy(update={"epochs": 1,
+                                                                      "decay_epochs": ()}),
         "resources": experiment.spec.resources.model_copy(update={"workers": 1}),
         "training": experiment.spec.training.model_copy(update={"global_batch": 4}),
         "evaluation": experiment.spec.evaluation.model_copy(update={"every_steps": 2})})

@@ -114,13 +114,18 @@ def _records(run_dir: Path, stage: str) -> dict[str, dict]:
             for p in (run_dir / "stages" / stage).glob(f"*/{RECORD}")}
 
 
+def _loopback(address: str) -> str:
+    """The session cluster's GCS on 127.0.0.1 (it listens on every interface)."""
+    return "127.0.0.1:" + address.rsplit(":", 1)[1]
+
+
 def _kill_after_first_trial(ray_cluster, dataset, run_dir: Path) -> None:
     """Start the sweep in its own driver process and SIGKILL it once a trial has finished."""
     log = run_dir.parent / "driver.log"
     with log.open("wb") as output:
         driver = subprocess.Popen(
             [sys.executable, str(REPO / "tests" / "workers" / "sweep_driver.py"),
-             ray_cluster.address_info["gcs_address"], str(dataset), str(run_dir)],
+             _loopback(ray_cluster.address_info["gcs_address"]), str(dataset), str(run_dir)],
             cwd=REPO, start_new_session=True, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
