@@ -49,8 +49,8 @@ def pretrain(
     if objective not in ("rotation", "s2l"):
         raise ValueError(f"pretraining objective must be 'rotation' or 's2l', got {objective!r}")
     unlabelled = p.unlabelled_per_batch if objective == "s2l" else p.batch_size
-    optimizer, schedule = build_optimizer(f, p, unlabelled, steps_per_epoch)
     f.to(device).train()
+    optimizer, schedule = build_optimizer(f, p, unlabelled, steps_per_epoch)
     history = []
     for step in range(p.epochs * steps_per_epoch):
         batch = next(batches).to(device)
