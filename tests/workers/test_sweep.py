@@ -253,3 +253,25 @@ def test_the_report_renders_the_table_and_every_figure_from_the_sweep(sweep, tmp
     assert "tiny-pipeline-1" in page  # the feature network that measured FID is named
     assert (out / "fid.csv").read_text().splitlines()[0] == "method,10% labels,20% labels"
     assert "| s3gan |" in (out / "tables.md").read_text()
+
+
+def test_the_driver_exports_trials_by_state_and_each_trial_by_its_label():
+    from types import SimpleNamespace
+
+    from prometheus_client import generate_latest
+    from s3gan_workers.sweep_exporter import SweepExporter, exporting
+
+    from s3gan.monitor.exporter import Exporter
+
+    exporter = Exporter()
+    callback = SweepExporter("tiny", _spec())
+    trials = [SimpleNamespace(status=s, config={"trial": f"beta={i}"})
+              for i, s in enumerate(("RUNNING", "TERMINATED", "ERROR", "PENDING"))]
+    with exporting("tiny", exporter):
+        callback.on_trial_result(0, trials, trials[0], {"step": 4, "fid": 12.5,
+                                                        "inceptionScore": "unavailable"})
+    text = generate_latest(exporter.registry).decode()
+    for state in ("pending", "running", "terminated", "error"):
+        assert f's3gan_sweep_trials{{experiment="tiny",state="{state}"}} 1.0' in text
+    assert 's3gan_fid{experiment="tiny",trial="beta=0",weights="torch-fidelity"} 12.5' in text
+    assert "s3gan_inception_score{" not in text  # unavailable is not a number
