@@ -119,11 +119,11 @@ def execute(experiment: Experiment, run_dir: str | None = None, address: str | N
         records = run_pipeline(experiment, run, metrics_port=metrics_port)
     finally:
         ray.shutdown()
-    _report(run, records)
+    _report(experiment.spec, run, records)
     return 0
 
 
-def _report(run: Location, records: dict[str, StageRecord]) -> None:
+def _report(spec: ExperimentSpec, run: Location, records: dict[str, StageRecord]) -> None:
     print(f"run directory: {run.uri}")
     if train.NAME in records:
         directory = records[train.NAME].directory
@@ -133,8 +133,9 @@ def _report(run: Location, records: dict[str, StageRecord]) -> None:
     if evaluate.NAME in records:
         scores = records[evaluate.NAME].results
         print(f"curves: {run.url(f'{records[evaluate.NAME].directory}/{CURVES}')}")
-        print(f"FID {scores['fid']:.2f} over {scores['sets']} set(s) of {scores['samplesPerSet']} "
-              f"generated samples per set ({scores['network']})")
+        real = spec.evaluation.real_samples or f"all {spec.dataset.eval_split}"
+        print(f"FID {scores['fid']:.2f}: {scores['sets']} set(s) of {scores['samplesPerSet']} "
+              f"generated samples against {real} real images ({scores['network']})")
 
 
 def build_parser() -> argparse.ArgumentParser:
