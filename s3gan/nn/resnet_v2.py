@@ -18,8 +18,13 @@ at 4×4, as a 128×128 input does through the ImageNet stem.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from s3gan.spec.model import ExperimentSpec
 
 # Bottleneck units per stage (He et al. 2016, Table 1; 26 = 3·(2+2+2+2) + 2).
 UNITS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
@@ -99,8 +104,9 @@ class ResNetV2(nn.Module):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
     @classmethod
-    def from_spec(cls, spec, num_classes: int | None = None) -> ResNetV2:
-        """F for ``spec`` (an ``ExperimentSpec``): depth and widening from ``spec.pretraining``."""
+    def from_spec(cls, spec: ExperimentSpec, num_classes: int | None = None) -> ResNetV2:
+        """F for ``spec``: depth and widening from ``spec.pretraining``, the stem from
+        ``spec.dataset.resolution``; c_S2L when ``num_classes`` is given."""
         p = spec.pretraining
         return cls(p.depth, p.widening, spec.dataset.resolution, num_classes)
 
