@@ -63,14 +63,16 @@ def run_pipeline(
     """Run (or skip, when finished) every stage on the connected Ray cluster; returns the
     completion records by stage. ``stages`` (default: :func:`plan`) lets a sweep run the shared
     ones first; ``summary`` is where the run's summary goes (None: nowhere)."""
-    spec, name = experiment.spec, experiment.metadata.name
+    name = experiment.metadata.name
+    spec = _anchored(experiment.spec)
     feature_network = feature_network or evaluate.InceptionNetwork(
         spec.evaluation.inception_weights, spec.storage)
     stages = stages or plan(spec)
     records: dict[str, StageRecord] = {}
     for number, stage in enumerate(stages, 1):
         inputs = {n: records[n].key for n in stage.INPUTS if n in records}
-        key = stage_key(stage.NAME, {**stage.depends_on(spec), "inputs": inputs})
+        # Keys come from the spec as written, so a run directory moved with its dataset keeps them.
+        key = stage_key(stage.NAME, {**stage.depends_on(experiment.spec), "inputs": inputs})
         directory = stage_dir(stage.NAME, key)
         head = f"[{number}/{len(stages)}] {stage.NAME}"
         found = read_record(run, stage.NAME, key)
@@ -93,6 +95,19 @@ def run_pipeline(
     if summary is not None:
         run.write_whole(summary, json.dumps(overview, indent=1).encode())
     return records
+
+
+def _anchored(spec: ExperimentSpec) -> ExperimentSpec:
+    """``spec`` with relative local paths (dataset, Inception weights file) made absolute against
+    this process's working directory: Ray Train runs its workers in directories of its own."""
+    def anchored(path: str | None) -> str | None:
+        relative = path and "://" not in path and not os.path.isabs(path)
+        return os.path.abspath(path) if relative and os.path.exists(path) else path
+
+    dataset = spec.dataset.model_copy(update={"uri": anchored(spec.dataset.uri)})
+    weights = anchored(spec.evaluation.inception_weights)
+    evaluation = spec.evaluation.model_copy(update={"inception_weights": weights})
+    return spec.model_copy(update={"dataset": dataset, "evaluation": evaluation})
 
 
 def ray_temp_dir(run: Location) -> str:
