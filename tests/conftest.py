@@ -40,12 +40,13 @@ def ray_cluster(tmp_path_factory):
     test S3 server's credentials, which are fixed, so they can read from ``s3_server``."""
     import ray
 
+    from s3gan.data.storage import S3_CLIENT_ENVIRONMENT
     from tests.fixtures.s3server import S3_ENVIRONMENT
 
     context = ray.init(
         num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False,
         _temp_dir=str(tmp_path_factory.mktemp("ray")), log_to_driver=False,
-        runtime_env={"env_vars": S3_ENVIRONMENT},
+        runtime_env={"env_vars": S3_ENVIRONMENT | S3_CLIENT_ENVIRONMENT},
     )
     try:
         yield context

@@ -27,7 +27,7 @@ from s3gan_workers.stages.context import FeatureNetworkFactory, KillAtStep, Stag
 from s3gan_workers.stages.run_files import CURVES, METRICS, grid_name
 
 from s3gan.cli.run_cmd import add_run_arguments
-from s3gan.data.storage import Location, open_location
+from s3gan.data.storage import S3_CLIENT_ENVIRONMENT, Location, open_location
 from s3gan.spec import SpecError, load_experiment
 from s3gan.spec.model import Experiment, ExperimentSpec
 
@@ -125,11 +125,14 @@ def execute(experiment: Experiment, run_dir: str | None = None, address: str | N
     """Connect to Ray (``address``) or start an embedded one on 127.0.0.1, run the pipeline,
     print where everything is. Returns the process exit status."""
     run = run_location(experiment, run_dir)
+    # Ray Train's controller writes its run state through the same S3 client settings.
+    runtime_env = {"env_vars": S3_CLIENT_ENVIRONMENT}
     if address:
-        ray.init(address=address, log_to_driver=True)
+        ray.init(address=address, log_to_driver=True, runtime_env=runtime_env)
     else:
         ray.init(num_cpus=num_cpus or os.cpu_count(), _node_ip_address="127.0.0.1",
-                 include_dashboard=False, _temp_dir=ray_temp_dir(run), log_to_driver=True)
+                 include_dashboard=False, _temp_dir=ray_temp_dir(run), log_to_driver=True,
+                 runtime_env=runtime_env)
     try:
         records = run_pipeline(experiment, run, metrics_port=metrics_port)
     finally:

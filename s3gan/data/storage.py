@@ -18,7 +18,8 @@ from s3gan.spec.model import Storage
 
 # Servers that predate flexible checksums (Swift's s3api, GCS, most on-prem S3) answer
 # "501 NotImplemented: aws-chunked" to the SDK's default; checksum only when an API requires it.
-_CHECKSUM_ENV = {
+# Public so that processes opening s3:// paths on our behalf (Ray Train's controller) get it too.
+S3_CLIENT_ENVIRONMENT = {
     "AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED",
     "AWS_RESPONSE_CHECKSUM_VALIDATION": "WHEN_REQUIRED",
 }
@@ -133,7 +134,7 @@ def open_location(uri: str, storage: Storage | None = None) -> Location:
 
 
 def s3_filesystem(storage: Storage) -> pafs.S3FileSystem:
-    for name, value in _CHECKSUM_ENV.items():
+    for name, value in S3_CLIENT_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     options = {}
     if storage.endpoint:
