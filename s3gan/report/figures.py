@@ -80,8 +80,8 @@ def curves(location: Location, trials: tuple[TrialResult, ...]) -> Figure:
         points = fid_points(location, trial)
         if not points:
             continue
-        group = f"{setting(trial)}, {trial.fraction:g} labels" if trial.fraction else setting(
-            trial)
+        group = setting(trial) + (f", {100 * trial.fraction:g}% labels" if trial.fraction
+                                  else "")
         first = group not in colours
         colours.setdefault(group, f"C{len(colours) % 10}")
         fid_axes.plot(*zip(*points, strict=True), marker="o", color=colours[group], alpha=0.8,
