@@ -39,6 +39,7 @@ lint: $(VENV)/.installed
 # pytest exits 5 when it collects no test; that is not a failure of the code under test.
 test: $(VENV)/.installed tools lint
 	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	if [ -x .venv-xla/bin/python ]; then .venv-xla/bin/python -m pytest -q tests/xla; fi
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks
