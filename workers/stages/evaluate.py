@@ -14,6 +14,7 @@ from pathlib import Path
 
 import ray
 import torch
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 from s3gan_workers.stages import ray_train
 from s3gan_workers.stages.context import StageContext, StageOutput
 from s3gan_workers.stages.run_files import CURVES, MetricsLog, curves_png
@@ -87,8 +88,10 @@ def export_scores(exporter: Exporter, spec: ExperimentSpec, experiment: str, sco
 def run(context: StageContext) -> StageOutput:
     spec = context.spec
     train = context.inputs["train"]
+    # Never inside the caller's placement group: a sweep's trial holds only its own 0.1 CPU.
     task = _evaluate.options(num_cpus=spec.resources.cpus_per_worker,
-                             num_gpus=1 if spec.resources.accelerator.kind == "gpu" else 0)
+                             num_gpus=1 if spec.resources.accelerator.kind == "gpu" else 0,
+                             scheduling_strategy=PlacementGroupSchedulingStrategy(None))
     record = ray.get(task.remote(spec, context.experiment, context.run.uri, train.directory,
                                  context.inputs.get("labels"), context.directory,
                                  context.feature_network, context.metrics_port))
