@@ -71,6 +71,7 @@ def run(context: StageContext) -> StageOutput:
     job = {"spec": spec, "experiment": context.experiment, "run_uri": context.run.uri,
            "directory": context.directory, "labels": context.inputs.get(labels.NAME),
            "checkpoints": str(_checkpoint_root(context)),
+           "scratch_store": context.run.uri.startswith("s3://"),
            "feature_network": context.feature_network, "metrics_port": context.metrics_port,
            "fault": context.fault}
     TorchTrainer(
@@ -80,9 +81,10 @@ def run(context: StageContext) -> StageOutput:
         run_config=ray_train.run_config(context.run, context.directory, NAME),
     ).fit()
     log = MetricsLog(context.run, context.directory, spec.training.steps)
-    last = log.series("train")[-1]
-    context.say(f"train: {spec.training.steps} G steps; last losses "
-                + ", ".join(f"{k} {v:.3f}" for k, v in last.items() if k[:2] in ("d_", "g_")))
+    logged = log.series("train")
+    losses = ", ".join(f"{k} {v:.3f}" for k, v in logged[-1].items() if k[:2] in ("d_", "g_")
+                       ) if logged else "none logged"
+    context.say(f"train: {spec.training.steps} G steps; last losses {losses}")
     outputs = (FINAL, METRICS, CURVES, grid_name(spec.training.steps))
     return StageOutput({"steps": spec.training.steps, "fid": [
         {"step": r["step"], "fid": r["fid"]} for r in log.series("fid")]}, outputs)
@@ -134,6 +136,10 @@ def _worker(job: dict) -> None:
                 if job["labels"] is not None else None)
     method = build_method(spec, inferred)
     store = CheckpointStore(Path(job["checkpoints"]), spec.training.checkpoint.keep)
+    if job["scratch_store"] and rank == 0:
+        # Node-local scratch may hold another run's checkpoints under the same key: what Ray
+        # Train carried to this run's storage is the only state that belongs to it.
+        shutil.rmtree(store.root, ignore_errors=True)
     state = resume_state(store, ray.train.get_checkpoint()) if rank == 0 else None
     state = broadcast_from_rank_zero(state)
     start = state["progress"]["batches_consumed"] if state is not None else 0
