@@ -146,3 +146,16 @@ def test_bf16_channels_last_step_trains_with_finite_losses(tiny_spec, make_train
     assert set(terms) >= {"d_hinge", "d_class", "d_rotation", "g_adversarial", "g_rotation"}
     assert any(not torch.equal(p, b) for p, b in zip(trainer.generator.parameters(), before,
                                                      strict=True))
+
+
+def test_replicas_share_initial_weights_but_draw_their_own_latents(spec, real_batches):
+    method = build_method(spec)
+    replicas = [Trainer(spec, method, real_batches(), "cpu", replica=r, replicas=2)
+                for r in (0, 1)]
+    for (name, p), q in zip(replicas[0].generator.named_parameters(),
+                            replicas[1].generator.parameters(), strict=True):
+        assert torch.equal(p, q), name
+    z0, z1 = (torch.randn(4, 20, generator=t.rng) for t in replicas)
+    assert not torch.equal(z0, z1)
+    # Two replicas of micro-batch 4 make the global batch of 8: no accumulation on either.
+    assert replicas[0].gan_step.accumulation == 1
