@@ -1,0 +1,8 @@
+"""The XLA tests run on XLA's CPU device unless told otherwise (PJRT_DEVICE=TPU on a TPU host).
+They need torch-xla, which lives in .venv-xla (scripts/xla-env.sh); elsewhere each module skips."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PJRT_DEVICE", "CPU")
