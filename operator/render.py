@@ -27,6 +27,11 @@ ENTRYPOINT = shlex.join(["python", "-m", "s3gan_workers.pipeline",
                          "--experiment", f"{EXPERIMENT_DIR}/{EXPERIMENT_FILE}"])
 EXPERIMENT_LABEL = f"{GROUP}/experiment"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "s3gan-operator"}
+# The chart's PodMonitor selects Ray pods by this label and scrapes the port of this name,
+# where the pipeline's rank-0 process serves the metric catalogue (s3gan_workers reads the env).
+POD_LABELS = {"app.kubernetes.io/part-of": "s3gan"}
+METRICS_PORT_NAME = "s3gan-metrics"
+METRICS_PORT = 9100
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 # KubeRay names the RayCluster "<rayjob>-<5 chars>" and its head Service "<cluster>-head-svc",
 # which must stay a 63-character DNS label.
@@ -141,6 +146,8 @@ def _environment(owner: Owner, spec: ExperimentSpec) -> list[dict[str, Any]]:
         {"name": "S3GAN_EXPERIMENT_NAME", "value": owner.name},
         {"name": "S3GAN_EXPERIMENT_NAMESPACE",
          "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "S3GAN_METRICS_ADDRESS", "value": "0.0.0.0"},
+        {"name": "S3GAN_METRICS_PORT", "value": str(METRICS_PORT)},
     ]
     secret = spec.storage.credentials.secret_name
     if secret:
@@ -158,6 +165,8 @@ def _pod_template(owner: Owner, spec: ExperimentSpec, image: str, container: str
             "name": container,
             "image": image,
             "env": _environment(owner, spec),
+            "ports": [{"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT,
+                       "protocol": "TCP"}],
             "resources": resources,
             "volumeMounts": [{"name": "experiment", "mountPath": EXPERIMENT_DIR,
                               "readOnly": True}],
@@ -166,7 +175,7 @@ def _pod_template(owner: Owner, spec: ExperimentSpec, image: str, container: str
                      "configMap": {"name": config_map_name(owner.name)}}],
         **placement,
     }
-    return {"metadata": {"labels": {EXPERIMENT_LABEL: owner.name}}, "spec": pod}
+    return {"metadata": {"labels": {EXPERIMENT_LABEL: owner.name, **POD_LABELS}}, "spec": pod}
 
 
 def _image(spec: ExperimentSpec, settings: OperatorSettings) -> str:
