@@ -89,7 +89,8 @@ def score_table(trials: tuple[TrialResult, ...], score: str) -> Table:
     label = "FID (lower is better)" if score == "fid" else "Inception Score (higher is better)"
     note = (f"Median over seeds (min–max), n seeds per cell. {shown} per trial; "
             f"feature network: {', '.join(networks) or '—'}"
-            + ("; IS needs Inception's classifier, which the offline weights lack."
+            + ("; IS needs Inception's classifier, which the offline weights and stand-in "
+               "networks lack."
                if score != "fid" else "."))
     return Table(f"{label} per method × label fraction (paper Tables 2, 4, 5)", header,
                  tuple(rows), note)
