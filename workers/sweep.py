@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -232,11 +233,20 @@ def _by_name(trials: list[Trial]) -> dict[str, Trial]:
     return {t.name: t for t in trials}
 
 
+def error_summary(error: BaseException) -> str:
+    """The root cause's line of a trial's error (Ray wraps it in tracebacks of every layer it
+    crossed); the whole traceback stays in Tune's trial directory as ``error.txt``."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not set(line.strip()) <= set("^~")]
+    return lines[-1] if lines else type(error).__name__
+
+
 def _outcome(result) -> TrialOutcome:
     metrics = {k: v for k, v in (result.metrics or {}).items()
                if k in ("step", "fid", "inceptionScore", "network", "samplesPerSet", "sets",
                         "done")}
-    error = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
+    error = None if result.error is None else error_summary(result.error)
     return TrialOutcome(result.config["trial"], "error" if error else "terminated", metrics,
                         error)
 

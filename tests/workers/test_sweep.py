@@ -282,3 +282,13 @@ def test_the_driver_exports_trials_by_state_and_each_trial_by_its_label():
         assert f's3gan_sweep_trials{{experiment="tiny",state="{state}"}} 1.0' in text
     assert 's3gan_fid{experiment="tiny",trial="beta=0",weights="torch-fidelity"} 12.5' in text
     assert "s3gan_inception_score{" not in text  # unavailable is not a number
+
+
+def test_a_trial_error_is_summarised_by_its_root_cause():
+    from s3gan_workers.sweep import error_summary
+
+    wrapped = RuntimeError("\x1b[36mray::ImplicitFunc.train()\x1b[39m (pid=1)\n"
+                           "  File \"sweep.py\", line 159, in _run_trial\n    ^^^^^^^^\n"
+                           "NonFiniteLossError: d_hinge is inf at step 1\n\n")
+    assert error_summary(wrapped) == "NonFiniteLossError: d_hinge is inf at step 1"
+    assert error_summary(RuntimeError("")) == "RuntimeError"
