@@ -110,11 +110,29 @@ class XlaGanStep(GanStep):
         self.device = device
         for optimizer in (self.d_optimizer, self.g_optimizer):
             optimizer.register_step_post_hook(_cut_graph)
+            capture_step_count(optimizer)
 
     def _fakes(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         labels = self.method.sample_fake_labels(n, self.rng).to(self.device)
         z = torch.randn(n, self.z_dim, generator=self.rng, device=self.rng.device)
         return self.generator(z.to(self.device), labels), labels
+
+
+def capture_step_count(optimizer: torch.optim.Optimizer) -> None:
+    """Adam's step count as a device tensor (``capturable``): otherwise its bias corrections
+    enter each update's graph as new constants and every step compiles anew."""
+    for group in optimizer.param_groups:
+        group["capturable"] = True
+        for parameter in group["params"]:
+            state = optimizer.state.get(parameter, {})
+            if "step" in state:
+                state["step"] = state["step"].to(parameter.device)
+
+
+def release_step_count(state: dict[str, Any]) -> dict[str, Any]:
+    """An optimiser state dict as the eager (CPU) optimiser keeps it: not ``capturable``."""
+    groups = [{**group, "capturable": False} for group in state["param_groups"]]
+    return {**state, "param_groups": groups}
 
 
 def _cut_graph(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
@@ -158,4 +176,12 @@ class XlaTrainer(Trainer):
 
     def state_dict(self) -> dict[str, Any]:
         """The eager trainer's state, every tensor on the CPU."""
-        return on_cpu(super().state_dict())
+        state = on_cpu(super().state_dict())
+        for part in ("g_optimizer", "d_optimizer"):
+            state[part] = release_step_count(state[part])
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        for optimizer in (self.gan_step.d_optimizer, self.gan_step.g_optimizer):
+            capture_step_count(optimizer)
