@@ -40,6 +40,11 @@ class NonFiniteLossError(FloatingPointError):
             f"G step {step}: non-finite {network} loss ({named}); "
             "training stopped before applying it, the last checkpoint is the last good state"
         )
+        self._arguments = (step, network, terms)
+
+    def __reduce__(self):
+        # Crosses process boundaries (Ray re-raises it in the driver) with its own message.
+        return type(self), self._arguments
 
 
 def no_gradient_sync(network: nn.Module) -> None:
