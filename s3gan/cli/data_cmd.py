@@ -27,6 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     convert.add_argument("--max-skipped", type=float, default=None, metavar="FRACTION",
                          help="fail when more than this share of images is unreadable (0.001)")
     convert.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    convert.add_argument("--limit", type=int, default=None, metavar="IMAGES",
+                         help="only the first IMAGES images of each split (quick runs)")
     _storage_arguments(convert)
     convert.set_defaults(run=_convert)
 
@@ -78,6 +80,7 @@ def _convert(args: argparse.Namespace) -> int:
             validation_labels=args.validation_labels,
             max_skipped=DEFAULT_MAX_SKIPPED if args.max_skipped is None else args.max_skipped,
             workers=args.workers,
+            limit=args.limit,
         )
     except (ConversionError, ManifestError, SourceError, StorageError) as e:
         print(f"s3gan data convert: {e}", file=sys.stderr)

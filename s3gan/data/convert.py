@@ -71,8 +71,11 @@ def convert(
     max_skipped: float = DEFAULT_MAX_SKIPPED,
     workers: int | None = None,
     report: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    limit: int | None = None,
 ) -> Manifest:
     source = open_source(source_root, validation_labels)
+    if limit is not None:
+        source = source.head(limit)
     location = open_location(dest, storage)
     identity = {"source": os.path.abspath(source_root), "fingerprint": source.fingerprint(),
                 "settings": asdict(settings)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,13 @@ class Source:
     classes: tuple[str, ...]
     payloads: dict[str, list]  # split → per-image path (str) or ndarray, in index order
     labels: dict[str, np.ndarray]  # split → int64 [N]
+
+    def head(self, limit: int) -> Source:
+        """The first ``limit`` images of each split (a fixed prefix, for quick runs)."""
+        if limit < 1:
+            raise SourceError(f"limit must be at least 1, got {limit}")
+        return replace(self, payloads={s: p[:limit] for s, p in self.payloads.items()},
+                       labels={s: y[:limit] for s, y in self.labels.items()})
 
     def fingerprint(self) -> str:
         """Identifies what was listed, so a DEST holding another dataset is recognised."""

@@ -30,3 +30,17 @@ def test_errors_name_the_problem(tmp_path, capsys):
     assert "missing: source folder does not exist" in capsys.readouterr().err
     assert main(["data", "labels", str(tmp_path / "ds"), "--fraction", "0.1"]) == 1
     assert "no manifest" in capsys.readouterr().err
+
+
+def test_limit_converts_a_fixed_prefix_of_each_split(tmp_path, capsys):
+    source = write_fashion_subset(tmp_path / "idx", 200, 20)
+    full, head = tmp_path / "full", tmp_path / "head"
+    common = ["--resolution", "32", "--shard-size", "64", "--workers", "1"]
+    assert main(["data", "convert", str(source), str(full), *common]) == 0
+    assert main(["data", "convert", str(source), str(head), *common, "--limit", "100"]) == 0
+    assert "train 100, validation 20 images" in capsys.readouterr().err
+    # the prefix's first shard is byte for byte the full conversion's
+    first = "shards/train-00000.parquet"
+    assert (head / first).read_bytes() == (full / first).read_bytes()
+    assert main(["data", "convert", str(source), str(head), *common, "--limit", "0"]) == 1
+    assert "limit must be at least 1" in capsys.readouterr().err
