@@ -15,7 +15,12 @@ from s3gan.methods import build_method  # noqa: E402
 from s3gan.monitor.exporter import Exporter  # noqa: E402
 from s3gan.train.checkpoint import CheckpointStore, load  # noqa: E402
 from s3gan.train.trainer import Trainer  # noqa: E402
-from s3gan.train.xla_step import CompilationsExport, XlaTrainer, compilations  # noqa: E402
+from s3gan.train.xla_step import (  # noqa: E402
+    CompilationsExport,
+    XlaTrainer,
+    compilations,
+    xla_device,
+)
 from tests.s3gan.train.conftest import real_batches, tiny_spec  # noqa: E402
 
 # XLA's CPU compiler fuses and reorders float32 arithmetic; over a few Adam steps of the tiny
@@ -26,6 +31,9 @@ STEPS = 3
 
 @pytest.fixture(autouse=True)
 def one_thread():
+    # The XLA device must exist before the first eager backward: torch's autograd engine sizes
+    # its per-device queues then, and an XLA backward after it fails an internal assert.
+    xla_device()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
