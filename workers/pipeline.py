@@ -25,6 +25,7 @@ from s3gan_workers.run_record import StageRecord, read_record, stage_dir, stage_
 from s3gan_workers.stages import evaluate, labels, pretrain, train
 from s3gan_workers.stages.context import FeatureNetworkFactory, KillAtStep, StageContext
 from s3gan_workers.stages.run_files import CURVES, METRICS, grid_name
+from s3gan_workers.status import Progress, StatusReporter
 
 from s3gan.cli.run_cmd import add_run_arguments
 from s3gan.data.storage import S3_CLIENT_ENVIRONMENT, Location, open_location
@@ -59,6 +60,7 @@ def run_pipeline(
     say: Callable[[str], None] = print,
     stages: tuple[ModuleType, ...] | None = None,
     summary: str | None = SUMMARY,
+    reporter: StatusReporter | None = None,
 ) -> dict[str, StageRecord]:
     """Run (or skip, when finished) every stage on the connected Ray cluster; returns the
     completion records by stage. ``stages`` (default: :func:`plan`) lets a sweep run the shared
@@ -68,6 +70,7 @@ def run_pipeline(
     feature_network = feature_network or evaluate.InceptionNetwork(
         spec.evaluation.inception_weights, spec.storage)
     stages = stages or plan(spec)
+    reporter = reporter or StatusReporter.from_environment()  # a no-op outside a cluster
     records: dict[str, StageRecord] = {}
     for number, stage in enumerate(stages, 1):
         inputs = {n: records[n].key for n in stage.INPUTS if n in records}
@@ -81,6 +84,7 @@ def run_pipeline(
             records[stage.NAME] = found
             continue
         say(f"{head}: running → {run.url(directory)}")
+        reporter.report(Progress(stage.NAME))
         started = time.monotonic()
         output = stage.run(StageContext(spec, name, run, directory, key, dict(records),
                                         feature_network, metrics_port, fault, say))
@@ -89,12 +93,22 @@ def run_pipeline(
         write_record(run, record)
         records[stage.NAME] = record
         say(f"{head}: finished in {record.seconds:.0f} s")
+    reporter.report(final_progress(records))
     overview = {"experiment": name, "method": spec.method.value,
                 "stages": {n: {"key": r.key, "directory": r.directory, "results": r.results}
                            for n, r in records.items()}}
     if summary is not None:
         run.write_whole(summary, json.dumps(overview, indent=1).encode())
     return records
+
+
+def final_progress(records: dict[str, StageRecord]) -> Progress:
+    """What the experiment's status shows once every stage has finished."""
+    scores = records["evaluate"].results if "evaluate" in records else {}
+    steps = records["train"].results.get("steps") if "train" in records else None
+    inception = scores.get("inceptionScore")
+    return Progress("done", step=steps, fid=scores.get("fid"),
+                    inception_score=inception if isinstance(inception, float) else None)
 
 
 def _anchored(spec: ExperimentSpec) -> ExperimentSpec:

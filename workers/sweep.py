@@ -34,6 +34,7 @@ from s3gan_workers.stages import evaluate, labels, pretrain, train
 from s3gan_workers.stages.context import FeatureNetworkFactory
 from s3gan_workers.stages.run_files import METRICS
 from s3gan_workers.stages.split import image_batches
+from s3gan_workers.status import StatusReporter
 from s3gan_workers.sweep_exporter import SweepExporter, exporting
 from s3gan_workers.sweep_grid import Trial, trial_spec
 
@@ -52,6 +53,8 @@ TUNE_NAME = "tune"
 TRIAL_CPU = 0.1
 POLL_SECONDS = 2.0
 SHARED_STAGES = (pretrain, labels)
+# A sweep reports its progress through its own metrics; trials never patch the experiment.
+QUIET = StatusReporter(None)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,8 @@ def run_shared_stages(experiment: Experiment, run: Location, trials: list[Trial]
         done.add(shared)
         say(f"shared stages for {trial.name} and every trial with the same F and labels:")
         pipeline.run_pipeline(experiment.model_copy(update={"spec": trial.spec}), run,
-                              feature_network, say=say, stages=SHARED_STAGES, summary=None)
+                              feature_network, say=say, stages=SHARED_STAGES, summary=None,
+                              reporter=QUIET)
     splits = {(t.spec.dataset.uri, t.spec.dataset.eval_split, t.spec.evaluation.real_samples): t
               for t in trials}
     for trial in splits.values():
@@ -144,7 +148,7 @@ def _run_trial(config: dict, experiment: Experiment, run_uri: str, overrides: di
             outcome["records"] = pipeline.run_pipeline(
                 experiment.model_copy(update={"spec": trial.spec}), run, feature_network,
                 say=lambda line: print(f"[{trial.name}] {line}", flush=True),
-                summary=f"{trial.directory}/{pipeline.SUMMARY}")
+                summary=f"{trial.directory}/{pipeline.SUMMARY}", reporter=QUIET)
         except BaseException as e:  # handed to the trial's thread, which fails the trial
             outcome["error"] = e
 

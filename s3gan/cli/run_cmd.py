@@ -7,6 +7,7 @@ verified checkpoint. Ray is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -27,8 +28,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: storage.runs/<metadata.name>)")
     parser.add_argument("--num-cpus", type=int, metavar="N",
                         help="CPUs of the embedded Ray (default: all)")
+    # In a pod the operator sets S3GAN_METRICS_PORT (and S3GAN_METRICS_ADDRESS) for the
+    # chart's PodMonitor; the entrypoint is fixed, so the default comes from there.
+    port = os.environ.get("S3GAN_METRICS_PORT")
     parser.add_argument("--metrics-port", type=int, metavar="PORT",
-                        help="serve Prometheus metrics from rank 0 on 127.0.0.1:PORT")
+                        default=int(port) if port else None,
+                        help="serve Prometheus metrics from rank 0 on PORT "
+                             "(default: $S3GAN_METRICS_PORT, else none)")
 
 
 def _run(args: argparse.Namespace) -> int:

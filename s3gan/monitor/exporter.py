@@ -9,6 +9,7 @@ where values enter, not discovered in a dashboard.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from wsgiref.simple_server import WSGIServer
 
@@ -49,8 +50,10 @@ class Exporter:
         """One observation into a histogram."""
         self._child(name, "histogram", labels).observe(value)
 
-    def start(self, port: int, addr: str = "127.0.0.1") -> int:
-        """Serve ``/metrics`` from a daemon thread; port 0 picks a free one. Returns the port."""
+    def start(self, port: int, addr: str | None = None) -> int:
+        """Serve ``/metrics`` from a daemon thread; port 0 picks a free one. Returns the port.
+        ``addr`` defaults to $S3GAN_METRICS_ADDRESS (set in the operator's pods), else loopback."""
+        addr = addr or os.environ.get("S3GAN_METRICS_ADDRESS", "127.0.0.1")
         if self._server is not None:
             raise RuntimeError(f"exporter already serving on port {self._server.server_port}")
         self._server, _ = start_http_server(port, addr=addr, registry=self.registry)
