@@ -4,8 +4,8 @@ A stage's outputs live under ``stages/<stage>/<key>/`` of the run directory, whe
 exactly what the stage depends on (the spec sections it reads and the keys of the stages it
 reads from), so two runs, or two trials of a sweep, that need the same artefact find it under
 the same key. ``record.json`` in that directory is written last, whole or not at all
-(``Location.write_whole``): it is the only proof that the stage finished, and it carries the
-stage's results (probe accuracy, label quality, FID) for the run's report.
+(``s3gan.data.documents.write_json``): it is the only proof that the stage finished, and it
+carries the stage's results (probe accuracy, label quality, FID) for the run's report.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from s3gan.data.documents import parse_versioned, write_json
 from s3gan.data.storage import Location, StorageNotFound
 
 RECORD = "record.json"
@@ -66,21 +67,14 @@ class StageRecord:
     def directory(self) -> str:
         return stage_dir(self.stage, self.key)
 
-    def to_json(self) -> bytes:
-        return json.dumps({"format": FORMAT, **asdict(self)}, indent=1, sort_keys=True).encode()
-
     @classmethod
     def from_json(cls, data: bytes, where: str) -> StageRecord:
+        d = parse_versioned(data, where, FORMAT, "stage completion record", RecordError)
         try:
-            d = json.loads(data)
-            if d.get("format") != FORMAT:
-                raise RecordError(f"{where}: format {d.get('format')!r}, expected {FORMAT!r}")
             return cls(stage=d["stage"], key=d["key"], inputs=dict(d["inputs"]),
                        results=dict(d["results"]), outputs=tuple(d["outputs"]),
                        seconds=float(d["seconds"]), finished=float(d["finished"]))
         except (KeyError, TypeError, ValueError) as e:
-            if isinstance(e, RecordError):
-                raise
             raise RecordError(f"{where}: not a stage completion record ({e!r})") from e
 
 
@@ -105,4 +99,4 @@ def read_record(run: Location, stage: str, key: str) -> StageRecord | None:
 
 def write_record(run: Location, record: StageRecord) -> None:
     """Commit the stage: every output must already be in place."""
-    run.write_whole(f"{record.directory}/{RECORD}", record.to_json())
+    write_json(run, f"{record.directory}/{RECORD}", {"format": FORMAT, **asdict(record)})

@@ -12,9 +12,9 @@ Layout under the dataset URI::
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 
+from s3gan.data.documents import parse_versioned, write_json
 from s3gan.data.storage import Location, StorageNotFound
 
 FORMAT = "s3gan-dataset/1"
@@ -111,15 +111,10 @@ class Manifest:
             f"create it with `s3gan data labels DATASET --fraction {fraction:g} --seed {seed}`"
         )
 
-    def to_json(self) -> bytes:
-        return json.dumps(asdict(self), indent=1, sort_keys=True).encode()
-
     @classmethod
     def from_json(cls, data: bytes, where: str) -> Manifest:
+        d = parse_versioned(data, where, FORMAT, "dataset manifest", ManifestError)
         try:
-            d = json.loads(data)
-            if d.get("format") != FORMAT:
-                raise ManifestError(f"{where}: format {d.get('format')!r}, expected {FORMAT!r}")
             return cls(
                 source=d["source"],
                 fingerprint=d["fingerprint"],
@@ -131,7 +126,7 @@ class Manifest:
                 masks=tuple(MaskRecord(**{**m, "per_class": tuple(m["per_class"])})
                             for m in d.get("masks", ())),
             )
-        except (KeyError, TypeError, json.JSONDecodeError) as e:
+        except (KeyError, TypeError) as e:
             raise ManifestError(f"{where}: not a valid dataset manifest ({e!r})") from e
 
 
@@ -147,7 +142,7 @@ def read_manifest(location: Location) -> Manifest:
 
 
 def write_manifest(location: Location, manifest: Manifest) -> None:
-    location.write_whole(MANIFEST, manifest.to_json())
+    write_json(location, MANIFEST, asdict(manifest))
 
 
 def read_verified_shard(location: Location, shard: ShardRecord) -> bytes:
