@@ -6,33 +6,38 @@ same :func:`execute`. Each stage's artefacts live under ``stages/<stage>/<key>/`
 directory (``storage.runs``/<experiment>, or ``--run-dir``), keyed by what the stage depends on;
 a stage whose completion record exists is skipped, so re-running resumes, and a stage that was
 cut short resumes from its own checkpoints. The methods that need no F run train and evaluate
-only.
+only. A finished run leaves ``run.json`` (every stage's key, directory and results) and, beside
+it, ``experiment.yaml``: the experiment it ran, defaults filled in, which ``s3gan report`` reads.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
+import posixpath
 import sys
 import time
 from collections.abc import Callable
 from types import ModuleType
 
 import ray
+import yaml
 from s3gan_workers.run_record import StageRecord, read_record, stage_dir, stage_key, write_record
 from s3gan_workers.stages import evaluate, labels, pretrain, train
 from s3gan_workers.stages.context import FeatureNetworkFactory, KillAtStep, StageContext
 from s3gan_workers.stages.run_files import CURVES, METRICS, grid_name
 from s3gan_workers.status import Progress, StatusReporter
 
+from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 from s3gan.cli.run_cmd import add_run_arguments
+from s3gan.data.documents import write_json
 from s3gan.data.storage import S3_CLIENT_ENVIRONMENT, Location, open_location
-from s3gan.spec import SpecError, load_experiment
+from s3gan.spec import SpecError
 from s3gan.spec.model import Experiment, ExperimentSpec
 
 SUMMARY = "run.json"
+EXPERIMENT = "experiment.yaml"  # beside the summary
 # Ray's Unix sockets live under its temporary directory, and an AF_UNIX path may hold 107 bytes;
 # Ray adds up to ~60 (session_<date>_<time>_<pid>/sockets/plasma_store).
 RAY_TEMP_MAX = 40
@@ -61,10 +66,12 @@ def run_pipeline(
     stages: tuple[ModuleType, ...] | None = None,
     summary: str | None = SUMMARY,
     reporter: StatusReporter | None = None,
+    trial: str = "",
 ) -> dict[str, StageRecord]:
     """Run (or skip, when finished) every stage on the connected Ray cluster; returns the
     completion records by stage. ``stages`` (default: :func:`plan`) lets a sweep run the shared
-    ones first; ``summary`` is where the run's summary goes (None: nowhere)."""
+    ones first; ``summary`` is where the run's summary goes, with the experiment beside it
+    (None: nowhere); ``trial`` names the sweep trial the run is, for its metrics' labels."""
     name = experiment.metadata.name
     spec = _anchored(experiment.spec)
     feature_network = feature_network or evaluate.InceptionNetwork(
@@ -87,7 +94,7 @@ def run_pipeline(
         reporter.report(Progress(stage.NAME))
         started = time.monotonic()
         output = stage.run(StageContext(spec, name, run, directory, key, dict(records),
-                                        feature_network, metrics_port, fault, say))
+                                        feature_network, metrics_port, fault, say, trial))
         record = StageRecord(stage.NAME, key, inputs, output.results, output.outputs,
                              time.monotonic() - started)
         write_record(run, record)
@@ -98,8 +105,18 @@ def run_pipeline(
                 "stages": {n: {"key": r.key, "directory": r.directory, "results": r.results}
                            for n, r in records.items()}}
     if summary is not None:
-        run.write_whole(summary, json.dumps(overview, indent=1).encode())
+        # The experiment first: a summary is never found without the experiment it describes.
+        run.write_whole(posixpath.join(posixpath.dirname(summary), EXPERIMENT),
+                        experiment_yaml(experiment))
+        write_json(run, summary, overview)
     return records
+
+
+def experiment_yaml(experiment: Experiment) -> bytes:
+    """The experiment as the pipeline resolved it (every default filled in), with its paths as
+    written, so running the file again finds the same stage keys."""
+    document = experiment.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return yaml.safe_dump(document, sort_keys=False).encode()
 
 
 def final_progress(records: dict[str, StageRecord]) -> Progress:
@@ -181,11 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        experiment = load_experiment(args.experiment)
-    except SpecError as e:
-        print(e, file=sys.stderr)
-        return 2
+    experiment = read_experiment(args.experiment)
+    if experiment is None:
+        return USAGE_ERROR
     if experiment.spec.sweep is not None:
         from s3gan_workers.sweep import execute_sweep
         from s3gan_workers.sweep_grid import plan_trials
@@ -195,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             trials = plan_trials(experiment.spec, dict(sweep.grid), sweep.seeds)
         except SpecError as e:
             print(e, file=sys.stderr)
-            return 2
+            return USAGE_ERROR
         return execute_sweep(experiment, trials, sweep.scheduler, args.run_dir, args.address,
                              args.num_cpus, args.metrics_port)
     return execute(experiment, args.run_dir, args.address, args.num_cpus, args.metrics_port)

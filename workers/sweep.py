@@ -3,8 +3,10 @@
 Layout of the sweep directory (``storage.runs``/<experiment>, or ``--run-dir``): the stages of
 every trial live under ``stages/<stage>/<key>/`` as in a single run, so trials that need the same
 F, label table or real-set statistics find them by key; ``trials/<trial>/`` holds each trial's
-``trial.json`` (its overrides and spec) and ``run.json`` (its stage records); ``sweep/tune/`` is
-Ray Tune's experiment state; ``sweep.json`` summarises every trial's state and scores.
+``trial.json`` (its overrides and spec), ``run.json`` (its stage records) and the
+``experiment.yaml`` the trial ran; ``sweep/tune/`` is Ray Tune's experiment state;
+``sweep.json`` summarises every trial's state and scores. A trial's stages get its name
+(``StageContext.trial``) for their metrics' ``trial`` label.
 
 Before any trial starts, a pre-pass runs the stages that do not depend on the GAN (pretraining
 F, inferring labels) once per distinct key, and computes the real-set FID statistics once. Each
@@ -38,6 +40,7 @@ from s3gan_workers.status import StatusReporter
 from s3gan_workers.sweep_exporter import SweepExporter, exporting
 from s3gan_workers.sweep_grid import Trial, trial_spec
 
+from s3gan.data.documents import write_json
 from s3gan.data.manifest import read_manifest
 from s3gan.data.storage import Location, StorageNotFound, open_location
 from s3gan.eval import real_stats
@@ -136,10 +139,9 @@ def _run_trial(config: dict, experiment: Experiment, run_uri: str, overrides: di
     name = config["trial"]
     trial = Trial(name, overrides[name], trial_spec(base, overrides[name]))
     run = open_location(run_uri, base.storage)
-    run.write_whole(f"{trial.directory}/{TRIAL_FILE}", json.dumps(
-        {"trial": trial.name, "overrides": trial.overrides,
-         "spec": trial.spec.model_dump(mode="json", by_alias=True, exclude_none=True)},
-        indent=1).encode())
+    write_json(run, f"{trial.directory}/{TRIAL_FILE}", {
+        "trial": trial.name, "overrides": trial.overrides,
+        "spec": trial.spec.model_dump(mode="json", by_alias=True, exclude_none=True)})
     train_directory = f"stages/{train.NAME}/{stage_keys(trial.spec)[train.NAME]}"
     outcome: dict = {}
 
@@ -148,7 +150,8 @@ def _run_trial(config: dict, experiment: Experiment, run_uri: str, overrides: di
             outcome["records"] = pipeline.run_pipeline(
                 experiment.model_copy(update={"spec": trial.spec}), run, feature_network,
                 say=lambda line: print(f"[{trial.name}] {line}", flush=True),
-                summary=f"{trial.directory}/{pipeline.SUMMARY}", reporter=QUIET)
+                summary=f"{trial.directory}/{pipeline.SUMMARY}", reporter=QUIET,
+                trial=trial.name)
         except BaseException as e:  # handed to the trial's thread, which fails the trial
             outcome["error"] = e
 
@@ -229,7 +232,7 @@ def run_sweep(experiment: Experiment, run: Location, trials: list[Trial], schedu
         {"trial": o.name, "state": o.state, "error": o.error, "metrics": o.metrics,
          "directory": t.directory, "overrides": t.overrides}
         for o, t in zip(outcomes, (_by_name(trials)[o.name] for o in outcomes), strict=True)]}
-    run.write_whole(SWEEP_SUMMARY, json.dumps(summary, indent=1).encode())
+    write_json(run, SWEEP_SUMMARY, summary)
     return outcomes
 
 

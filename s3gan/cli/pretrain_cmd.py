@@ -30,13 +30,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from s3gan.spec import SpecError, load_experiment
+    from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 
-    try:
-        spec = load_experiment(args.file).spec
-    except SpecError as e:
-        print(e, file=sys.stderr)
-        return 2
+    experiment = read_experiment(args.file)
+    if experiment is None:
+        return USAGE_ERROR
+    spec = experiment.spec
     if spec.traits.pretraining is None:
         print(f"{args.file}: method {spec.method.value} uses no pretrained feature extractor "
               "(only clustering, clustering-ss, s2gan and s3gan do)", file=sys.stderr)

@@ -6,7 +6,8 @@ Tables 2/4/5: FID and IS per method × label fraction, median over seeds with th
 (min–max); Table 3: the accuracy of F's labels per label fraction. Figures: FID/IS against G
 step (Fig. 21), per-class samples (Figs. 17–20), latent interpolations (Figs. 9–13) and real vs
 generated images per k-means cluster (Figs. 14–16, clustering runs). A sweep's trials carry
-their experiment; a single run needs ``--experiment`` for what samples its checkpoints.
+their experiment, and a run directory its ``experiment.yaml`` (written by ``s3gan run``);
+``--experiment`` overrides a run's, or stands in where an older run directory has none.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--out", type=Path, metavar="DIR",
                         help="where the report goes (default: ./report-<directory name>)")
     report.add_argument("--experiment", type=Path, metavar="FILE",
-                        help="the run's S3GANExperiment (single runs: label fraction, sampling)")
+                        help="the run's S3GANExperiment, for its label fraction and sampling "
+                             "(default: the run directory's experiment.yaml)")
     report.set_defaults(run=_report)
 
 

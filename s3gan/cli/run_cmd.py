@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,13 +37,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from s3gan.spec import SpecError, load_experiment
+    from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 
-    try:
-        experiment = load_experiment(args.file)
-    except SpecError as e:
-        print(e, file=sys.stderr)
-        return 2
+    experiment = read_experiment(args.file)
+    if experiment is None:
+        return USAGE_ERROR
     from s3gan_workers.pipeline import execute
 
     return execute(experiment, args.run_dir, args.address, args.num_cpus, args.metrics_port)

@@ -32,13 +32,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from s3gan.spec import SpecError, load_experiment
+    from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 
-    try:
-        spec = load_experiment(args.file).spec
-    except SpecError as e:
-        print(e, file=sys.stderr)
-        return 2
+    experiment = read_experiment(args.file)
+    if experiment is None:
+        return USAGE_ERROR
+    spec = experiment.spec
     if spec.traits.pretraining is not None:
         print(f"{args.file}: method {spec.method.value} labels the reals with a pretrained "
               f"feature extractor ({spec.traits.pretraining}); `s3gan train` runs the methods "

@@ -48,7 +48,8 @@ def _sections(source: ReportSource) -> list[tuple[str, list[figures.Figure], str
     paths = [p for t in chosen if (p := figures.interpolation(location, t))]
     clustered = [c for t in chosen if (c := clusters.cluster_grid(location, t))]
     no_spec = "" if all(t.spec for t in chosen) else (
-        "Sampling the checkpoints needs the experiment: pass --experiment for a run directory.")
+        "Sampling the checkpoints needs the experiment: this run directory stores none, "
+        "pass --experiment.")
     return [
         ("Training curves", [figures.curves(location, trials)], ""),
         ("Samples per class (paper Figs. 17–20), one seed per setting", grids,

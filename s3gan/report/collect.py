@@ -2,8 +2,10 @@
 
 A sweep directory holds ``trials/<trial>/trial.json`` (overrides and spec) and
 ``trials/<trial>/run.json`` (its stage records' keys, directories and results), with each
-trial's state in ``sweep.json`` once the sweep has ended; a run directory holds one ``run.json``.
-Stage artefacts live under ``stages/<stage>/<key>/`` of the same directory in both.
+trial's state in ``sweep.json`` once the sweep has ended; a run directory holds one ``run.json``
+and, beside it, the ``experiment.yaml`` the run resolved (older run directories lack it: their
+experiment is given by hand). Stage artefacts live under ``stages/<stage>/<key>/`` of the same
+directory in both.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow.fs as pafs
+import yaml
 
 from s3gan.data.storage import Location, StorageNotFound
+from s3gan.spec import parse_experiment
 from s3gan.spec.model import ExperimentSpec
 
 RUN_SUMMARY = "run.json"
+RUN_EXPERIMENT = "experiment.yaml"
 SWEEP_SUMMARY = "sweep.json"
 TRIAL_FILE = "trial.json"
 TRIALS = "trials"
@@ -101,9 +106,24 @@ def _sweep(location: Location) -> ReportSource:
     return ReportSource(location, "sweep", name, tuple(trials))
 
 
+def stored_spec(location: Location) -> ExperimentSpec | None:
+    """The spec of the run's ``experiment.yaml``, or None where the run stored none."""
+    try:
+        text = location.read_bytes(RUN_EXPERIMENT)
+    except StorageNotFound:
+        return None
+    where = location.url(RUN_EXPERIMENT)
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ReportSourceError(f"{where}: not YAML ({e})") from e
+    return parse_experiment(document, where).spec
+
+
 def read_source(location: Location, spec: ExperimentSpec | None = None) -> ReportSource:
-    """The trials under ``location``: a sweep directory, else a run directory (whose experiment
-    ``spec`` may be given, for what needs it: label fraction, sampling the generator)."""
+    """The trials under ``location``: a sweep directory, else a run directory, whose experiment
+    is ``spec`` when given, else the one the run stored (for what needs it: label fraction,
+    sampling the generator)."""
     if location.exists(TRIALS):
         return _sweep(location)
     try:
@@ -113,5 +133,6 @@ def read_source(location: Location, spec: ExperimentSpec | None = None) -> Repor
                                 f"run directory ({RUN_SUMMARY})") from None
     stages = summary["stages"]
     state = "terminated" if "evaluate" in stages else "unfinished"
+    spec = spec or stored_spec(location)
     trial = TrialResult(summary["experiment"], spec, summary["method"], state, stages)
     return ReportSource(location, "run", summary["experiment"], (trial,))

@@ -38,6 +38,12 @@ class StageContext:
     metrics_port: int | None = None
     fault: KillAtStep | None = None
     say: Callable[[str], None] = print
+    trial: str = ""  # the sweep trial this run is; "" outside sweeps
+
+    @property
+    def run_labels(self) -> dict[str, str]:
+        """The catalogue's run labels (``experiment``, ``trial``) of this run's metrics."""
+        return {"experiment": self.experiment, "trial": self.trial}
 
 
 @dataclass(frozen=True)

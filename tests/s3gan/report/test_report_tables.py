@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from s3gan.cli.main import main
 from s3gan.data.storage import open_location
 from s3gan.report.build import build_report
 from s3gan.report.collect import ReportSourceError, read_source
@@ -34,6 +36,12 @@ def _trial(root: Path, method: str, fraction: float, seed: int, fid: float | Non
     _write(root, f"{directory}/trial.json", {"trial": name, "spec": _spec(method, fraction, seed),
                                               "overrides": {"method": method,
                                                             "fraction": fraction, "seed": seed}})
+    _write(root, f"{directory}/run.json", {"experiment": "t", "method": method,
+                                            "stages": _stages(root, method, fraction, seed, fid)})
+
+
+def _stages(root: Path, method: str, fraction: float, seed: int, fid: float | None) -> dict:
+    """The stage summaries of one run, with the training metrics they point at."""
     train = f"stages/train/{method}{fraction}{seed}"
     stages = {
         "pretrain": {"key": f"p{fraction}", "directory": f"stages/pretrain/p{fraction}",
@@ -49,8 +57,7 @@ def _trial(root: Path, method: str, fraction: float, seed: int, fid: float | Non
         stages["evaluate"] = {"key": "e", "directory": "stages/evaluate/e", "results": {
             "fid": fid, "inceptionScore": "unavailable", "network": "offline-inception",
             "sets": 1, "samplesPerSet": 16}}
-    _write(root, f"{directory}/run.json", {"experiment": "t", "method": method,
-                                            "stages": stages})
+    return stages
 
 
 @pytest.fixture
@@ -110,3 +117,42 @@ def test_spread_of_one_and_of_several_values():
 def test_a_directory_that_is_neither_run_nor_sweep_is_named(tmp_path):
     with pytest.raises(ReportSourceError, match=str(tmp_path)):
         read_source(open_location(str(tmp_path)))
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> Path:
+    """A run directory as ``s3gan run`` leaves it: the summary and the experiment beside it."""
+    root = tmp_path / "run"
+    _write(root, "run.json", {"experiment": "t", "method": "s3gan",
+                              "stages": _stages(root, "s3gan", 0.2, 0, 9.0)})
+    _write(root, "experiment.yaml", yaml.safe_dump({
+        "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment", "metadata": {"name": "t"},
+        "spec": _spec("s3gan", 0.2, 0)}))
+    return root
+
+
+def test_a_run_directory_is_reported_with_its_stored_experiment(run_dir, tmp_path, capsys):
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().out.startswith(f"report: {tmp_path / 'out' / 'report.html'}")
+    # The label fraction comes from the stored experiment.
+    assert (tmp_path / "out" / "fid.csv").read_text().splitlines() == [
+        "method,20% labels", "s3gan,9.00 (n=1)"]
+
+
+def test_an_experiment_given_on_the_command_line_overrides_the_stored_one(run_dir, tmp_path):
+    given = tmp_path / "given.yaml"
+    given.write_text(yaml.safe_dump({
+        "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment", "metadata": {"name": "t"},
+        "spec": _spec("s3gan", 0.05, 0)}))
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "out"),
+                 "--experiment", str(given)]) == 0
+    assert (tmp_path / "out" / "fid.csv").read_text().startswith("method,5% labels\n")
+
+
+def test_a_broken_stored_experiment_is_named(run_dir, tmp_path, capsys):
+    (run_dir / "experiment.yaml").write_text("spec: {method: [")
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "out")]) == 2
+    assert f"{run_dir / 'experiment.yaml'}: not YAML" in capsys.readouterr().err
+    (run_dir / "experiment.yaml").write_text(yaml.safe_dump({"kind": "S3GANExperiment"}))
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "out")]) == 2
+    assert str(run_dir / "experiment.yaml") in capsys.readouterr().err
