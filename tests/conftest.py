@@ -52,3 +52,14 @@ def ray_cluster(tmp_path_factory):
         yield context
     finally:
         ray.shutdown()
+
+
+@pytest.fixture
+async def kubernetes_api(kmock, tmp_path, monkeypatch):
+    """kmock's emulated Kubernetes API serving S3GANExperiments and RayJobs, found through
+    $KUBECONFIG the way the operator finds a real one."""
+    from tests.fixtures.kubernetes_api import serve_s3gan_resources, write_kubeconfig
+
+    serve_s3gan_resources(kmock)
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(kmock, tmp_path / "kubeconfig")))
+    return kmock

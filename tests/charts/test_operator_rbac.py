@@ -5,48 +5,21 @@ Kubernetes emulator; every API request it makes must be one the chart's Roles al
 from __future__ import annotations
 
 import asyncio
-import socket
-import time
 
-import kmock as kmocklib
 import kopf
 import pytest
-import yaml
 from kopf.testing import KopfRunner
 from s3gan_operator.main import kopf_arguments
 
 from tests.charts.rendering import one, render
+from tests.fixtures.kubernetes_api import fetch, send, until
+from tests.fixtures.s3server import free_port
 
 NS = "team-a"
 EXPERIMENTS = f"/apis/s3gan.io/v1alpha1/namespaces/{NS}/s3ganexperiments"
 RAYJOBS = f"/apis/ray.io/v1/namespaces/{NS}/rayjobs"
-VERBS = {"list", "watch", "get", "create", "patch", "update", "delete"}
 # Requests this test makes itself carry this header; the operator's do not.
 DRIVER = {"X-Test-Driver": "chart-rbac"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-async def cluster(kmock, tmp_path, monkeypatch):
-    kmock.resources["s3gan.io/v1alpha1/s3ganexperiments"] = kmocklib.ResourceInfo(
-        kind="S3GANExperiment", singular="s3ganexperiment", namespaced=True, verbs=VERBS,
-        subresources={"status"})
-    kmock.resources["ray.io/v1/rayjobs"] = kmocklib.ResourceInfo(
-        kind="RayJob", singular="rayjob", namespaced=True, verbs=VERBS, subresources={"status"})
-    kmock.resources.load_bundled()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
-        "clusters": [{"name": "kmock", "cluster": {"server": str(kmock.url).rstrip("/")}}],
-        "users": [{"name": "operator", "user": {"token": "not-checked"}}],
-        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "operator"}}]}))
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    return kmock
 
 
 def chart_arguments(variant: str, monkeypatch) -> list[str]:
@@ -60,27 +33,6 @@ def chart_arguments(variant: str, monkeypatch) -> list[str]:
             if a.startswith("--liveness=") else a for a in operator["args"]]
 
 
-async def send(kmock, method, path, body=None):
-    headers = {**DRIVER, "Content-Type": "application/merge-patch+json"} \
-        if method == "PATCH" else DRIVER
-    async with kmock.request(method, path, json=body, headers=headers) as response:
-        assert response.status < 300, await response.text()
-        return await response.json()
-
-
-async def until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := await predicate()):
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
-    return value
-
-
-async def fetch(kmock, path):
-    async with kmock.request("GET", path, headers=DRIVER) as response:
-        return await response.json() if response.status == 200 else None
-
-
 async def experiment_life(kmock, arguments):
     """Create, run, suspend and delete one experiment under the operator."""
     settings = kopf.OperatorSettings()
@@ -92,30 +44,30 @@ async def experiment_life(kmock, arguments):
     runner = KopfRunner(kopf_arguments(arguments), settings=settings)
     await asyncio.to_thread(runner.__enter__)
     try:
-        await send(kmock, "POST", EXPERIMENTS, {
+        await send(kmock, "POST", EXPERIMENTS, headers=DRIVER, body={
             "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
             "metadata": {"name": "life", "namespace": NS, "uid": "uid-life", "generation": 1,
                          "resourceVersion": "1"},  # what an API server would assign
             "spec": {"dataset": {"uri": "s3://bucket/fashion-mnist", "resolution": 32,
                                  "numClasses": 10}, "training": {"globalBatch": 64}}})
-        await until(lambda: fetch(kmock, f"{RAYJOBS}/life"))
-        await send(kmock, "PATCH", f"{RAYJOBS}/life/status", {"status": {
+        await until(lambda: fetch(kmock, f"{RAYJOBS}/life", headers=DRIVER))
+        await send(kmock, "PATCH", f"{RAYJOBS}/life/status", headers=DRIVER, body={"status": {
             "jobDeploymentStatus": "Running", "jobStatus": "RUNNING"}})
 
         async def running():
-            found = await fetch(kmock, f"{EXPERIMENTS}/life")
+            found = await fetch(kmock, f"{EXPERIMENTS}/life", headers=DRIVER)
             return (found.get("status") or {}).get("phase") == "Running"
         await until(running)
-        await send(kmock, "PATCH", f"{EXPERIMENTS}/life",
-                   {"metadata": {"generation": 2}, "spec": {"suspend": True}})
+        await send(kmock, "PATCH", f"{EXPERIMENTS}/life", headers=DRIVER,
+                   body={"metadata": {"generation": 2}, "spec": {"suspend": True}})
 
         async def suspended():
-            return (await fetch(kmock, f"{RAYJOBS}/life"))["spec"]["suspend"]
+            return (await fetch(kmock, f"{RAYJOBS}/life", headers=DRIVER))["spec"]["suspend"]
         await until(suspended)
-        await send(kmock, "DELETE", f"{EXPERIMENTS}/life")
+        await send(kmock, "DELETE", f"{EXPERIMENTS}/life", headers=DRIVER)
 
         async def gone():
-            return await fetch(kmock, f"{EXPERIMENTS}/life") is None
+            return await fetch(kmock, f"{EXPERIMENTS}/life", headers=DRIVER) is None
         await until(gone)
     finally:
         await asyncio.to_thread(runner.__exit__, None, None, None)
@@ -140,7 +92,8 @@ def allowed(rules, group, resource, what) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", ["default", "namespaced"])
-async def test_every_operator_request_is_allowed(cluster, monkeypatch, variant):
+async def test_every_operator_request_is_allowed(kubernetes_api, monkeypatch, variant):
+    cluster = kubernetes_api
     docs = render(variant)
     await experiment_life(cluster, chart_arguments(variant, monkeypatch))
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 import urllib.request
 
-import kmock as kmocklib
 import pytest
 import yaml
 from kopf.testing import KopfRunner
 from s3gan_operator.main import kopf_arguments
 from s3gan_operator.render import ENTRYPOINT
+
+from tests.fixtures.kubernetes_api import fetch, send, until
+from tests.fixtures.s3server import free_port
 
 NS = "research"
 EXPERIMENTS = f"/apis/s3gan.io/v1alpha1/namespaces/{NS}/s3ganexperiments"
@@ -23,14 +24,7 @@ CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
 ACCOUNTS = f"/api/v1/namespaces/{NS}/serviceaccounts"
 ROLES = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles"
 BINDINGS = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings"
-VERBS = {"list", "watch", "get", "create", "patch", "update", "delete"}
 HOSTILE = "a$(touch /tmp/pwned)`id`; rm -rf / | sh && echo '\"${HOME}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _experiment(name: str, **spec) -> dict:
@@ -44,31 +38,17 @@ def _experiment(name: str, **spec) -> dict:
 
 
 @pytest.fixture
-async def cluster(kmock, tmp_path, monkeypatch):
-    kmock.resources["s3gan.io/v1alpha1/s3ganexperiments"] = kmocklib.ResourceInfo(
-        kind="S3GANExperiment", singular="s3ganexperiment", namespaced=True, verbs=VERBS,
-        subresources={"status"})
-    kmock.resources["ray.io/v1/rayjobs"] = kmocklib.ResourceInfo(
-        kind="RayJob", singular="rayjob", namespaced=True, verbs=VERBS, subresources={"status"})
-    kmock.resources.load_bundled()
-    server = str(kmock.url).rstrip("/")
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
-        "clusters": [{"name": "kmock", "cluster": {"server": server}}],
-        "users": [{"name": "tester", "user": {"token": "not-checked"}}],
-        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "tester"}}]}))
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    monkeypatch.setenv("S3GAN_OPERATOR_METRICS_PORT", str(_free_port()))
+def cluster(kubernetes_api, monkeypatch):
+    monkeypatch.setenv("S3GAN_OPERATOR_METRICS_PORT", str(free_port()))
     monkeypatch.setenv("S3GAN_RAY_IMAGE", "registry.local/s3gan/ray:test")
-    return kmock
+    return kubernetes_api
 
 
 class Operator:
     """KopfRunner entered and left from a worker thread, so kmock's loop keeps serving."""
 
     def __init__(self):
-        self.liveness = f"http://127.0.0.1:{_free_port()}/healthz"
+        self.liveness = f"http://127.0.0.1:{free_port()}/healthz"
         self.runner = KopfRunner(kopf_arguments(["--standalone", "--all-namespaces",
                                                  f"--liveness={self.liveness}"]))
 
@@ -81,59 +61,37 @@ class Operator:
         assert self.runner.exception is None, self.runner.exception
 
 
-async def _get(kmock, path):
-    async with kmock.get(path) as response:
-        return await response.json() if response.status == 200 else None
-
-
-async def _send(kmock, method, path, body):
-    headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
-    async with kmock.request(method, path, json=body, headers=headers) as response:
-        assert response.status < 300, await response.text()
-        return await response.json()
-
-
 def _events(kmock) -> list[dict]:
     """Events as posted: kmock cannot store them (it does not implement generateName)."""
     return [r.data for r in kmock if r.method.value == "POST" and r.url.path.endswith("/events")]
 
 
 async def _items(kmock, path):
-    return (await _get(kmock, path) or {}).get("items", [])
-
-
-async def _until(predicate, timeout=20.0):  # generous: CI machines are shared
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+    return (await fetch(kmock, path) or {}).get("items", [])
 
 
 async def _status(kmock, name, key, value):
     async def check():
-        found = await _get(kmock, f"{EXPERIMENTS}/{name}")
+        found = await fetch(kmock, f"{EXPERIMENTS}/{name}")
         return found if found and (found.get("status") or {}).get(key) == value else None
-    return await _until(check)
+    return await until(check)
 
 
 async def test_create_renders_the_job_and_the_status_follows_the_rayjob(cluster):
     async with Operator() as operator:
-        await _send(cluster, "POST", EXPERIMENTS, _experiment("smoke"))
-        job = await _until(lambda: _get(cluster, f"{RAYJOBS}/smoke"))
+        await send(cluster, "POST", EXPERIMENTS, _experiment("smoke"))
+        job = await until(lambda: fetch(cluster, f"{RAYJOBS}/smoke"))
         assert job["spec"]["entrypoint"] == ENTRYPOINT
         assert job["metadata"]["ownerReferences"][0]["uid"] == "uid-smoke"
         head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
         assert head["containers"][0]["image"] == "registry.local/s3gan/ray:test"
         for path in (CONFIGMAPS + "/smoke-experiment", ACCOUNTS + "/smoke-reporter",
                      ROLES + "/smoke-reporter", BINDINGS + "/smoke-reporter"):
-            assert await _get(cluster, path), path
+            assert await fetch(cluster, path), path
         experiment = await _status(cluster, "smoke", "phase", "Pending")
         assert experiment["status"]["rayJobName"] == "smoke"
 
-        await _send(cluster, "PATCH", f"{RAYJOBS}/smoke/status", {"status": {
+        await send(cluster, "PATCH", f"{RAYJOBS}/smoke/status", {"status": {
             "jobDeploymentStatus": "Running", "jobStatus": "RUNNING",
             "dashboardURL": "smoke-head-svc.research.svc:8265"}})
         experiment = await _status(cluster, "smoke", "phase", "Running")
@@ -142,14 +100,14 @@ async def test_create_renders_the_job_and_the_status_follows_the_rayjob(cluster)
         assert running == {"Valid": "True", "Running": "True", "Succeeded": "False",
                            "Failed": "False"}
 
-        await _send(cluster, "PATCH", f"{RAYJOBS}/smoke/status", {"status": {
+        await send(cluster, "PATCH", f"{RAYJOBS}/smoke/status", {"status": {
             "jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}})
         await _status(cluster, "smoke", "phase", "Succeeded")
 
         async def transitions_posted():  # kopf posts events from a queue, a moment later
             return {"Created", "Running", "Succeeded"} <= {e.get("reason")
                                                           for e in _events(cluster)}
-        await _until(transitions_posted)
+        await until(transitions_posted)
 
         with urllib.request.urlopen(operator.liveness, timeout=5) as response:
             assert response.status == 200
@@ -164,8 +122,8 @@ async def test_a_restarted_operator_adopts_and_duplicates_nothing(cluster):
     # A crash after the first child: the ConfigMap exists, unowned; nothing else does.
     orphan = {"apiVersion": "v1", "kind": "ConfigMap",
               "metadata": {"name": "resumed-experiment", "namespace": NS}, "data": {}}
-    await _send(cluster, "POST", CONFIGMAPS, orphan)
-    await _send(cluster, "POST", EXPERIMENTS, _experiment("resumed"))
+    await send(cluster, "POST", CONFIGMAPS, orphan)
+    await send(cluster, "POST", EXPERIMENTS, _experiment("resumed"))
     def created_events():
         return [e for e in _events(cluster) if e.get("reason") == "Created"]
 
@@ -173,16 +131,16 @@ async def test_a_restarted_operator_adopts_and_duplicates_nothing(cluster):
         return [r for r in cluster if r.method.value == "POST" and r.url.path == RAYJOBS]
 
     async with Operator():
-        await _until(lambda: _get(cluster, f"{RAYJOBS}/resumed"))
+        await until(lambda: fetch(cluster, f"{RAYJOBS}/resumed"))
         await _status(cluster, "resumed", "phase", "Pending")
-        await _until(lambda: asyncio.sleep(0, len(created_events()) == 4))
+        await until(lambda: asyncio.sleep(0, len(created_events()) == 4))
         first_run_posts = len(rayjob_posts())
     async with Operator():
         # The resume handler tries to create the RayJob again, gets 409, and adopts it.
-        await _until(lambda: asyncio.sleep(0, len(rayjob_posts()) > first_run_posts))
+        await until(lambda: asyncio.sleep(0, len(rayjob_posts()) > first_run_posts))
         await _status(cluster, "resumed", "phase", "Pending")
     assert [j["metadata"]["name"] for j in await _items(cluster, RAYJOBS)] == ["resumed"]
-    config_map = await _get(cluster, f"{CONFIGMAPS}/resumed-experiment")
+    config_map = await fetch(cluster, f"{CONFIGMAPS}/resumed-experiment")
     assert [r["uid"] for r in config_map["metadata"]["ownerReferences"]] == ["uid-resumed"]
     assert sorted(e["message"] for e in created_events()) == [
         "RayJob resumed", "Role resumed-reporter", "RoleBinding resumed-reporter",
@@ -191,16 +149,16 @@ async def test_a_restarted_operator_adopts_and_duplicates_nothing(cluster):
 
 async def test_delete_removes_the_children_and_releases_the_experiment(cluster):
     async with Operator():
-        await _send(cluster, "POST", EXPERIMENTS, _experiment("doomed"))
-        await _until(lambda: _get(cluster, f"{RAYJOBS}/doomed"))
-        finalized = await _get(cluster, f"{EXPERIMENTS}/doomed")
+        await send(cluster, "POST", EXPERIMENTS, _experiment("doomed"))
+        await until(lambda: fetch(cluster, f"{RAYJOBS}/doomed"))
+        finalized = await fetch(cluster, f"{EXPERIMENTS}/doomed")
         assert "s3gan.io/finalizer" in finalized["metadata"]["finalizers"]
         async with cluster.request("DELETE", f"{EXPERIMENTS}/doomed"):
             pass
 
         async def gone():
-            return await _get(cluster, f"{EXPERIMENTS}/doomed") is None
-        await _until(gone)
+            return await fetch(cluster, f"{EXPERIMENTS}/doomed") is None
+        await until(gone)
         for path in (RAYJOBS, CONFIGMAPS, ACCOUNTS, ROLES, BINDINGS):
             names = [o["metadata"]["name"] for o in await _items(cluster, path)]
             assert not [n for n in names if n.startswith("doomed")], path
@@ -212,39 +170,39 @@ async def test_shell_text_in_every_string_field_reaches_only_the_config_map(clus
             "storage": {"runs": HOSTILE, "endpoint": HOSTILE, "region": HOSTILE},
             "evaluation": {"inceptionWeights": HOSTILE}}
     async with Operator():
-        await _send(cluster, "POST", EXPERIMENTS, _experiment("hostile", **spec))
-        job = await _until(lambda: _get(cluster, f"{RAYJOBS}/hostile"))
+        await send(cluster, "POST", EXPERIMENTS, _experiment("hostile", **spec))
+        job = await until(lambda: fetch(cluster, f"{RAYJOBS}/hostile"))
         assert job["spec"]["entrypoint"] == ENTRYPOINT
         assert "touch /tmp/pwned" not in json.dumps(job)
-        config_map = await _get(cluster, f"{CONFIGMAPS}/hostile-experiment")
+        config_map = await fetch(cluster, f"{CONFIGMAPS}/hostile-experiment")
         stored = yaml.safe_load(config_map["data"]["experiment.yaml"])
         assert stored["spec"]["storage"]["endpoint"] == HOSTILE
 
 
 async def test_a_bad_spec_fails_with_its_problems_and_renders_nothing(cluster):
     async with Operator():
-        await _send(cluster, "POST", EXPERIMENTS,
+        await send(cluster, "POST", EXPERIMENTS,
                     _experiment("bad", resources={"workers": 3}))  # 64 % 3 != 0
         experiment = await _status(cluster, "bad", "phase", "Failed")
         assert "spec.training.globalBatch" in experiment["status"]["message"]
         valid = next(c for c in experiment["status"]["conditions"] if c["type"] == "Valid")
         assert valid["status"] == "False"
-        assert await _get(cluster, f"{RAYJOBS}/bad") is None
+        assert await fetch(cluster, f"{RAYJOBS}/bad") is None
 
 
 async def test_suspend_and_spec_updates_reach_the_job(cluster):
     async with Operator():
-        await _send(cluster, "POST", EXPERIMENTS, _experiment("paused"))
-        await _until(lambda: _get(cluster, f"{RAYJOBS}/paused"))
-        await _send(cluster, "PATCH", f"{EXPERIMENTS}/paused",
+        await send(cluster, "POST", EXPERIMENTS, _experiment("paused"))
+        await until(lambda: fetch(cluster, f"{RAYJOBS}/paused"))
+        await send(cluster, "PATCH", f"{EXPERIMENTS}/paused",
                     {"metadata": {"generation": 2},
                      "spec": {"suspend": True, "training": {"globalBatch": 64, "steps": 10}}})
 
         async def suspended():
-            job = await _get(cluster, f"{RAYJOBS}/paused")
+            job = await fetch(cluster, f"{RAYJOBS}/paused")
             return job if job["spec"]["suspend"] else None
-        await _until(suspended)
-        config_map = await _get(cluster, f"{CONFIGMAPS}/paused-experiment")
+        await until(suspended)
+        config_map = await fetch(cluster, f"{CONFIGMAPS}/paused-experiment")
         assert yaml.safe_load(config_map["data"]["experiment.yaml"])["spec"]["training"][
             "steps"] == 10
         await _status(cluster, "paused", "observedGeneration", 2)
@@ -259,8 +217,8 @@ def test_the_console_script_adds_a_liveness_probe_unless_given():
 
 async def test_a_look_alike_rayjob_cannot_set_an_experiments_status(cluster):
     async with Operator():
-        await _send(cluster, "POST", EXPERIMENTS, _experiment("target"))
-        await _until(lambda: _get(cluster, f"{RAYJOBS}/target"))
+        await send(cluster, "POST", EXPERIMENTS, _experiment("target"))
+        await until(lambda: fetch(cluster, f"{RAYJOBS}/target"))
         await _status(cluster, "target", "phase", "Pending")
         labels = {"app.kubernetes.io/managed-by": "s3gan-operator", "s3gan.io/experiment": "target"}
         forged = {"apiVersion": "ray.io/v1", "kind": "RayJob",
@@ -269,24 +227,24 @@ async def test_a_look_alike_rayjob_cannot_set_an_experiments_status(cluster):
                                    "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
                                    "name": "target", "uid": "someone-else", "controller": True}]},
                   "spec": {}, "status": {"jobDeploymentStatus": "Failed"}}
-        await _send(cluster, "PATCH", f"{RAYJOBS}/target/status",
+        await send(cluster, "PATCH", f"{RAYJOBS}/target/status",
                     {"status": {"jobDeploymentStatus": "Running"}})
         await _status(cluster, "target", "phase", "Running")
-        await _send(cluster, "POST", RAYJOBS, forged)
+        await send(cluster, "POST", RAYJOBS, forged)
         deadline = time.monotonic() + 3.0  # ample for the forged job's event to be handled
         while time.monotonic() < deadline:
-            found = await _get(cluster, f"{EXPERIMENTS}/target")
+            found = await fetch(cluster, f"{EXPERIMENTS}/target")
             assert found["status"]["phase"] == "Running"
             await asyncio.sleep(0.05)
 
 
 async def test_a_spec_fixed_after_a_rejection_gets_its_job(cluster):
     async with Operator():
-        await _send(cluster, "POST", EXPERIMENTS, _experiment("fixed", resources={"workers": 3}))
+        await send(cluster, "POST", EXPERIMENTS, _experiment("fixed", resources={"workers": 3}))
         await _status(cluster, "fixed", "phase", "Failed")
-        await _send(cluster, "PATCH", f"{EXPERIMENTS}/fixed",
+        await send(cluster, "PATCH", f"{EXPERIMENTS}/fixed",
                     {"metadata": {"generation": 2}, "spec": {"resources": {"workers": 2}}})
-        job = await _until(lambda: _get(cluster, f"{RAYJOBS}/fixed"))
+        job = await until(lambda: fetch(cluster, f"{RAYJOBS}/fixed"))
         assert job["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["replicas"] == 2
         experiment = await _status(cluster, "fixed", "phase", "Pending")
         valid = next(c for c in experiment["status"]["conditions"] if c["type"] == "Valid")
