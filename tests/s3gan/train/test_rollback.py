@@ -16,23 +16,14 @@ from s3gan.train.checkpoint import CheckpointStore, load
 from s3gan.train.retention import Retention
 from s3gan.train.rollback import CollapseError, CollapseGuard, read_rollbacks
 from s3gan.train.trainer import Trainer
+from tests.fixtures.tiny_networks import tiny_biggan_experiment
 
 RUN = {"experiment": "tiny", "trial": ""}
 
 
 def _spec(**collapse):
-    """BigGAN at 32×32 with ch 4: about 0.3 s per G step on one core."""
-    return parse_experiment({
-        "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
-        "metadata": {"name": "tiny"},
-        "spec": {
-            "method": "biggan",
-            "dataset": {"uri": "unused", "resolution": 32, "numClasses": 4},
-            "model": {"ch": 4, "sharedEmbeddingDim": 4, "zDim": 20, "attention": False},
-            "training": {"globalBatch": 4, "ema": {"decay": 0.9, "startStep": 1},
-                         "collapse": collapse},
-        },
-    }).spec
+    return parse_experiment(tiny_biggan_experiment(4, model={"attention": False},
+                                                   training={"collapse": collapse})).spec
 
 
 @pytest.fixture
