@@ -1,10 +1,10 @@
 """How every weight layer of G and D is made: its initialisation and spectral norm.
 
 Spectral normalisation (Miyato et al. 2018, eq. 8: W / σ(W) with σ estimated by one
-power iteration per step) is torch's ``parametrizations.spectral_norm``; the paper uses it
-in both G and D (section 4). Initialisation follows compare_gan's ``weights.initializer``:
-"orthogonal" (its BigGAN-128 config), "normal" (N(0, 0.02), its default) or "xavier"
-(Glorot uniform, BigGAN-PyTorch's). Biases start at zero.
+power iteration per step) is :mod:`s3gan.nn.spectral_norm` (torch's parametrization, with σ
+in a form torch-xla compiles); the paper uses it in both G and D (section 4). Initialisation
+follows compare_gan's ``weights.initializer``: "orthogonal" (its BigGAN-128 config), "normal"
+(N(0, 0.02), its default) or "xavier" (Glorot uniform, BigGAN-PyTorch's). Biases start at zero.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Literal, get_args
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+
+from s3gan.nn.spectral_norm import spectral_norm
 
 Init = Literal["orthogonal", "normal", "xavier"]
 
