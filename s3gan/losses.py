@@ -58,7 +58,9 @@ def labelled_class_loss(
     labels of the other rows may be anything, -1 included, and never reach the loss.
     """
     labelled = labelled.bool()
-    if bool(labelled.any()) and bool((labels[labelled] < 0).any()):
+    # One static-shape check: boolean indexing would give a shape that changes with the
+    # number of labelled rows, a new compiled graph for each count under torch-xla.
+    if bool((labelled & (labels < 0)).any()):
         raise ValueError("labelled_class_loss: a labelled image has no class label (-1)")
     safe_labels = torch.where(labelled, labels, torch.zeros_like(labels))
     per_example = F.cross_entropy(class_logits, safe_labels, reduction="none")
