@@ -292,3 +292,29 @@ def test_a_trial_error_is_summarised_by_its_root_cause():
                            "NonFiniteLossError: d_hinge is inf at step 1\n\n")
     assert error_summary(wrapped) == "NonFiniteLossError: d_hinge is inf at step 1"
     assert error_summary(RuntimeError("")) == "RuntimeError"
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_each_trial_directory_keeps_the_experiment_it_ran(ray_cluster, dataset, tmp_path):
+    import yaml
+
+    from s3gan.report.collect import read_source
+    from s3gan.spec import parse_experiment
+
+    experiment = tiny_experiment("tiny-kept", "biggan", str(dataset), steps=2)
+    spec = experiment.spec.model_copy(update={
+        "resources": experiment.spec.resources.model_copy(update={"workers": 1}),
+        "training": experiment.spec.training.model_copy(update={"global_batch": 4})})
+    experiment = experiment.model_copy(update={"spec": spec})
+    (trial,) = plan_trials(spec, {"beta": (0.5,)}, 1)
+    (outcome,) = run_sweep(experiment, open_location(str(tmp_path / "run")), [trial],
+                           feature_network=TinyNetwork(), say=lambda line: None)
+    assert outcome.state == "terminated"
+    own = tmp_path / "run" / trial.directory
+    stored = parse_experiment(yaml.safe_load((own / pipeline.EXPERIMENT).read_text()))
+    assert stored.metadata.name == "tiny-kept" and stored.spec == trial.spec
+    assert json.loads((own / TRIAL_FILE).read_text())["trial"] == trial.name
+    (reported,) = read_source(open_location(str(tmp_path / "run"))).trials
+    assert (reported.name, reported.spec, reported.state) == (trial.name, trial.spec,
+                                                              "terminated")
