@@ -1,4 +1,4 @@
-"""Rank 0's progress in its own experiment's ``status``: stage, step, FID, IS.
+"""Rank 0's progress in its own experiment's ``status``: stage, step, FID, IS, images/s.
 
 On a cluster the operator runs the job under a per-experiment ServiceAccount whose Role allows
 ``get``/``patch`` on ``s3ganexperiments/status`` for that one experiment, and tells the pods
@@ -8,14 +8,16 @@ patch holding only the keys rank 0 owns, so the operator's ``phase`` and ``condi
 never touched. Anywhere else (a laptop, a test, a Ray cluster outside Kubernetes) it is a
 no-op that says so once in the log. A failed patch is logged (status code and reason, never
 request headers, so never the token) and training carries on: progress reporting must not stop
-a run.
+a run. During training rank 0 reports through :class:`ThrottledReporter`, at most once per
+``MIN_INTERVAL_SECONDS``, so a fast run cannot flood the API server.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from kubernetes import client, config
@@ -28,17 +30,20 @@ NAME_VARIABLE = "S3GAN_EXPERIMENT_NAME"
 NAMESPACE_VARIABLE = "S3GAN_EXPERIMENT_NAMESPACE"
 MERGE_PATCH = "application/merge-patch+json"
 STAGES = ("pretrain", "labels", "train", "evaluate", "done")
+MIN_INTERVAL_SECONDS = 15.0
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What rank 0 knows: the CRD's ``status.stage``, ``step``, ``fid``, ``inceptionScore``."""
+    """What rank 0 knows: the CRD's ``status.stage``, ``step``, ``fid``, ``inceptionScore``,
+    ``imagesPerSecond``."""
 
     stage: str
     step: int | None = None
     fid: float | None = None
     inception_score: float | None = None  # None: not measured (offline weights carry no IS)
+    images_per_second: float | None = None  # real images through training, all replicas
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -48,7 +53,8 @@ class Progress:
 
     def as_status(self) -> dict:
         status = {"stage": self.stage, "step": self.step, "fid": self.fid,
-                  "inceptionScore": self.inception_score}
+                  "inceptionScore": self.inception_score,
+                  "imagesPerSecond": self.images_per_second}
         return {key: value for key, value in status.items() if value is not None}
 
 
@@ -95,3 +101,25 @@ class StatusReporter:
                            self.name, type(e).__name__)
             return False
         return True
+
+
+class ThrottledReporter:
+    """Passes a report on to ``reporter`` unless one went out less than ``min_interval``
+    seconds ago (by ``clock``); a refused patch counts as sent, so a failing API server is not
+    retried every step either."""
+
+    def __init__(self, reporter: StatusReporter, min_interval: float = MIN_INTERVAL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.reporter, self.min_interval, self.clock = reporter, min_interval, clock
+        self._last: float | None = None
+
+    def report(self, progress: Progress) -> bool:
+        """True when the API server accepted this report; False when refused, held back, or
+        there is no cluster."""
+        if not self.reporter.active:
+            return False
+        now = self.clock()
+        if self._last is not None and now - self._last < self.min_interval:
+            return False
+        self._last = now
+        return self.reporter.report(progress)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 
-import ray.train
 import torch
 from ray.train.torch import TorchTrainer
 from s3gan_workers.stages import ray_train
@@ -74,10 +73,8 @@ def _rank_share(batch: Batch, rank: int, world: int) -> Batch:
 
 def _worker(job: dict) -> None:
     spec: ExperimentSpec = job["spec"]
-    context = ray.train.get_context()
-    rank, world = context.get_world_rank(), context.get_world_size()
-    torch.set_num_threads(ray_train.threads(spec.resources.cpus_per_worker))
-    device = ray_train.device()
+    replica = ray_train.start_replica(spec)
+    rank, world, device = replica.rank, replica.world, replica.device
     objective, p = spec.traits.pretraining, spec.pretraining
     dataset = open_location(spec.dataset.uri, spec.storage)
     mask = (spec.labels.fraction, spec.seeds.mask) if objective == "s2l" else None

@@ -7,6 +7,7 @@ same ``RunConfig(name, storage_path)`` — also on a fresh cluster — is Ray Tr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import ray.train
@@ -34,6 +35,25 @@ def run_config(run: Location, directory: str, name: str) -> ray.train.RunConfig:
         failure_config=ray.train.FailureConfig(max_failures=MAX_FAILURES),
         checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
     )
+
+
+@dataclass(frozen=True)
+class Replica:
+    """Where a training function runs: its rank among ``world`` replicas and its torch device."""
+
+    rank: int
+    world: int
+    device: str
+
+
+def start_replica(spec: ExperimentSpec) -> Replica:
+    """The preamble of every training function: who this replica is, its share of the CPUs as
+    intra-op threads, and its device."""
+    import torch
+
+    context = ray.train.get_context()
+    torch.set_num_threads(threads(spec.resources.cpus_per_worker))
+    return Replica(context.get_world_rank(), context.get_world_size(), device())
 
 
 def device() -> str:

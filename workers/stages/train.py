@@ -7,7 +7,10 @@ as the paper's TPU training had. Gradients are averaged by one all-reduce per ne
 called by the step between backward and the optimiser, so D's synchronisation never runs in
 G's update. Rank 0 writes checkpoints to the project's store (verified on read, newest good one
 resumed), hands each to Ray Train (which carries it to the run's storage, so a fresh cluster
-resumes too), logs scalars, exports metrics, and draws grids and curves as training goes.
+resumes too), logs scalars, exports metrics, reports progress to the experiment's status, and
+draws grids and curves as training goes. Rank 0 also watches for collapse and rolls every
+replica back to its last known-good checkpoint (``s3gan_workers.stages.collapse``); collapse
+that may not be rolled back ends the stage with :class:`~s3gan.train.rollback.CollapseError`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import torch
 from ray.train.torch import TorchTrainer
 from s3gan_workers.run_record import StageRecord
 from s3gan_workers.stages import evaluate, labels, ray_train
+from s3gan_workers.stages.collapse import Event, Rollback, Stop, follow, shared, watched
 from s3gan_workers.stages.context import StageContext, StageOutput
 from s3gan_workers.stages.replicas import (
     average_gradients,
@@ -41,6 +45,7 @@ from s3gan_workers.stages.run_files import (
     torch_bytes,
     torch_load,
 )
+from s3gan_workers.status import Progress, StatusReporter, ThrottledReporter
 
 from s3gan.data.reader import TrainingReader
 from s3gan.data.storage import Location, open_location
@@ -50,6 +55,8 @@ from s3gan.monitor.exporter import Exporter
 from s3gan.nn.cross_replica_bn import cross_replica_batch_norms, replica_local
 from s3gan.spec.model import ExperimentSpec
 from s3gan.train.checkpoint import MANIFEST, CheckpointSchedule, CheckpointStore, load
+from s3gan.train.retention import Retention
+from s3gan.train.rollback import CollapseError, CollapseGuard
 from s3gan.train.trainer import Trainer
 
 NAME = "train"
@@ -74,12 +81,14 @@ def run(context: StageContext) -> StageOutput:
            "scratch_store": context.run.uri.startswith("s3://"),
            "feature_network": context.feature_network, "metrics_port": context.metrics_port,
            "fault": context.fault}
-    TorchTrainer(
+    stopped = TorchTrainer(
         _worker,
         train_loop_config=job,
         scaling_config=ray_train.scaling_config(spec),
         run_config=ray_train.run_config(context.run, context.directory, NAME),
-    ).fit()
+    ).fit().return_value
+    if stopped is not None:
+        raise CollapseError(f"train stage stopped: {stopped}")
     log = MetricsLog(context.run, context.directory, spec.training.steps)
     logged = log.series("train")
     losses = ", ".join(f"{k} {v:.3f}" for k, v in logged[-1].items() if k[:2] in ("d_", "g_")
@@ -125,21 +134,16 @@ def load_manifest_step(directory: Path) -> int:
     return json.loads((directory / MANIFEST).read_text())["step"]
 
 
-def _worker(job: dict) -> None:
+def _worker(job: dict) -> str | None:
+    """One replica's training; rank 0 returns why training stopped early, else None."""
     spec: ExperimentSpec = job["spec"]
-    context = ray.train.get_context()
-    rank, world = context.get_world_rank(), context.get_world_size()
-    torch.set_num_threads(ray_train.threads(spec.resources.cpus_per_worker))
-    device = ray_train.device()
+    replica = ray_train.start_replica(spec)
+    rank, world, device = replica.rank, replica.world, replica.device
     run = open_location(job["run_uri"], spec.storage)
     inferred = (labels.read_inferred_labels(run, job["labels"].directory)
                 if job["labels"] is not None else None)
     method = build_method(spec, inferred)
-    store = CheckpointStore(Path(job["checkpoints"]), spec.training.checkpoint.keep)
-    if job["scratch_store"] and rank == 0:
-        # Node-local scratch may hold another run's checkpoints under the same key: what Ray
-        # Train carried to this run's storage is the only state that belongs to it.
-        shutil.rmtree(store.root, ignore_errors=True)
+    store, retention = _rank_zero_store(job, spec) if rank == 0 else (None, None)
     state = resume_state(store, ray.train.get_checkpoint()) if rank == 0 else None
     state = broadcast_from_rank_zero(state)
     start = state["progress"]["batches_consumed"] if state is not None else 0
@@ -153,18 +157,25 @@ def _worker(job: dict) -> None:
     if state is not None:
         trainer.load_state_dict(state)
         trainer.rng.set_state(state["rng"]["replicas"][rank])
-    chief = _Chief(spec, job, run, trainer, store) if rank == 0 else None
+    chief = _Chief(spec, job, run, trainer, store, retention) if rank == 0 else None
     schedule = CheckpointSchedule(spec.training.checkpoint)
     steps, fault = spec.training.steps, job["fault"]
     while trainer.step < steps:
         started = time.monotonic()
         terms = trainer.train_step()
-        if chief is not None:
-            chief.stepped(terms, time.monotonic() - started)
         # The final step's FID is the evaluate stage's.
         at_point = trainer.step % spec.evaluation.every_steps == 0 and trainer.step < steps
-        if at_point and chief is not None:
-            chief.measure()
+        event = (chief.stepped(terms, time.monotonic() - started, at_point)
+                 if chief is not None else None)
+        event = shared(event, torch.device(device))
+        if isinstance(event, Stop):
+            if chief is not None:
+                chief.close()
+            return event.reason
+        if isinstance(event, Rollback):
+            if rank != 0:
+                follow(trainer, event, rank)
+            continue
         due = trainer.step == steps or rank_zero_decides(schedule.due(trainer.step),
                                                          torch.device(device))
         if due:
@@ -174,6 +185,19 @@ def _worker(job: dict) -> None:
             _kill_once(fault.marker)
     if chief is not None:
         chief.finish()
+    return None
+
+
+def _rank_zero_store(job: dict, spec: ExperimentSpec) -> tuple[CheckpointStore, Retention]:
+    """The checkpoint store, sparing the checkpoints its retention record protects."""
+    root = Path(job["checkpoints"])
+    if job["scratch_store"]:
+        # Node-local scratch may hold another run's checkpoints under the same key: what Ray
+        # Train carried to this run's storage is the only state that belongs to it.
+        shutil.rmtree(root, ignore_errors=True)
+    retention = Retention(root)
+    store = CheckpointStore(root, spec.training.checkpoint.keep, protected=retention.protected)
+    return store, retention
 
 
 def _checkpoint(trainer: Trainer, chief: _Chief | None, rank: int) -> None:
@@ -193,10 +217,11 @@ def _kill_once(marker: str) -> None:
 
 
 class _Chief:
-    """Rank 0's duties: checkpoints, the metrics log, pictures, the exporter, FID points."""
+    """Rank 0's duties: checkpoints, the metrics log, pictures, the exporter, FID points, the
+    collapse guard, and progress in the experiment's status."""
 
     def __init__(self, spec: ExperimentSpec, job: dict, run: Location, trainer: Trainer,
-                 store: CheckpointStore):
+                 store: CheckpointStore, retention: Retention):
         self.spec, self.job, self.run, self.trainer, self.store = spec, job, run, trainer, store
         self.directory = job["directory"]
         self.log = MetricsLog(run, self.directory, trainer.step)
@@ -204,13 +229,33 @@ class _Chief:
         if job["metrics_port"] is not None:
             self.exporter.start(job["metrics_port"])
         self.labels = {"experiment": job["experiment"], "trial": ""}
+        self.guard = CollapseGuard(trainer, store, retention, exporter=self.exporter,
+                                   run_labels=self.labels)
+        self.status = ThrottledReporter(StatusReporter.from_environment())
+        measured = self.log.series("fid")
+        self.fid = measured[-1]["fid"] if measured else None
         self.network = None
         self.images = 0
         self.started = time.monotonic()
         print(f"train: G steps {trainer.step} → {spec.training.steps}, "
               f"{trainer.images_per_step} real images per replica and G step", flush=True)
 
-    def stepped(self, terms: dict[str, float], seconds: float) -> None:
+    def stepped(self, terms: dict[str, float], seconds: float, at_point: bool) -> Event | None:
+        """Log and export one G step, measure FID at an evaluation point, and feed both to the
+        collapse guard; what the replicas must do about a collapse, if anything."""
+        self._record(terms, seconds)
+        event = watched(self.guard, lambda: self.guard.after_step(terms))
+        if event is None and at_point:
+            fid = self.measure()
+            event = watched(self.guard, lambda: self.guard.after_evaluation(self.trainer.step,
+                                                                            fid))
+        if isinstance(event, Rollback):
+            # What was logged after the restored step belongs to the abandoned run.
+            self.log.flush()
+            self.log = MetricsLog(self.run, self.directory, event.record.restored_step)
+        return event
+
+    def _record(self, terms: dict[str, float], seconds: float) -> None:
         step, spec = self.trainer.step, self.spec
         images = self.trainer.images_per_step * self.spec.resources.workers
         self.images += images
@@ -226,8 +271,9 @@ class _Chief:
             print(f"step {step}/{spec.training.steps}  "
                   + "  ".join(f"{k} {v:.4f}" for k, v in terms.items())
                   + f"  {rate:.1f} img/s", flush=True)
+            self.status.report(Progress(NAME, step, fid=self.fid, images_per_second=rate))
 
-    def measure(self) -> None:
+    def measure(self) -> float:
         if self.network is None:
             self.network = self.job["feature_network"]()
         with replica_local(self.trainer.generator):
@@ -238,12 +284,15 @@ class _Chief:
                       "samplesPerSet": scores.samples_per_set})
         print(f"step {self.trainer.step}: FID {scores.fid:.2f} "
               f"({scores.samples_per_set} samples per set)", flush=True)
+        self.fid = scores.fid
+        return scores.fid
 
     def save(self, streams: list) -> ray.train.Checkpoint:
         trainer, spec = self.trainer, self.spec
         state = trainer.state_dict()
         state["rng"]["replicas"] = streams
         saved = self.store.save(trainer.step, state)
+        self.guard.after_checkpoint(trainer.step)
         self.exporter.set("s3gan_checkpoint_last_success_timestamp_seconds", time.time(),
                           **self.labels)
         with replica_local(trainer.generator):
@@ -263,5 +312,8 @@ class _Chief:
         state = self.trainer.state_dict()
         state["rng"].pop("replicas", None)
         self.run.write_whole(f"{self.directory}/{FINAL}", torch_bytes(state))
+        self.close()
+
+    def close(self) -> None:
         self.log.flush()
         self.exporter.stop()
