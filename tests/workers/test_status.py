@@ -10,7 +10,7 @@ import kmock as kmocklib
 import pytest
 from kubernetes import client
 from kubernetes.config.incluster_config import InClusterConfigLoader
-from s3gan_workers.status import MERGE_PATCH, Progress, StatusReporter
+from s3gan_workers.status import MERGE_PATCH, Progress, StatusReporter, ThrottledReporter
 
 NS = "research"
 EXPERIMENTS = f"/apis/s3gan.io/v1alpha1/namespaces/{NS}/s3ganexperiments"
@@ -85,6 +85,34 @@ async def test_a_refused_patch_is_logged_without_the_token_and_training_goes_on(
     assert "refused: HTTP 404" in caplog.text and "someone-else" in caplog.text
     assert TOKEN not in caplog.text
     assert "stage" not in await _status(cluster)
+
+
+async def test_training_steps_patch_status_step_at_most_once_per_interval(cluster,
+                                                                          pod_identity):
+    now = [100.0]
+    reporter = ThrottledReporter(_reporter(cluster, pod_identity), 15.0, clock=lambda: now[0])
+
+    async def report(progress: Progress) -> bool:
+        return await asyncio.to_thread(reporter.report, progress)
+
+    assert await report(Progress("train", 50, images_per_second=120.5))
+    now[0] += 14.9
+    assert not await report(Progress("train", 100, images_per_second=121.0))  # held back
+    now[0] += 0.1
+    assert await report(Progress("train", 150, fid=41.5, images_per_second=119.25))
+    patches = [r.data["status"] for r in cluster if r.method.value == "PATCH"]
+    assert patches == [{"stage": "train", "step": 50, "imagesPerSecond": 120.5},
+                       {"stage": "train", "step": 150, "fid": 41.5, "imagesPerSecond": 119.25}]
+    status = await _status(cluster)
+    assert (status["stage"], status["step"], status["fid"]) == ("train", 150, 41.5)
+    assert status["phase"] == "Running"  # the operator's keys are untouched
+
+
+def test_outside_a_cluster_step_reports_do_nothing():
+    clock_reads = []
+    reporter = ThrottledReporter(StatusReporter(None), clock=lambda: clock_reads.append(1) or 0.0)
+    assert not reporter.report(Progress("train", 5))
+    assert clock_reads == []
 
 
 def test_outside_a_cluster_the_reporter_is_a_no_op_that_says_so(caplog, monkeypatch):
