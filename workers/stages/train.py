@@ -8,9 +8,14 @@ called by the step between backward and the optimiser, so D's synchronisation ne
 G's update. Rank 0 writes checkpoints to the project's store (verified on read, newest good one
 resumed), hands each to Ray Train (which carries it to the run's storage, so a fresh cluster
 resumes too), logs scalars, exports metrics, reports progress to the experiment's status, and
-draws grids and curves as training goes. Rank 0 also watches for collapse and rolls every
-replica back to its last known-good checkpoint (``s3gan_workers.stages.collapse``); collapse
-that may not be rolled back ends the stage with :class:`~s3gan.train.rollback.CollapseError`.
+draws grids and curves as training goes. When Ray Train reports that a node of the run is
+about to be preempted (a drained node: on Kubernetes, a pod told to terminate), rank 0 saves a
+checkpoint at once and training goes on until the node goes; Ray Train then resumes from that
+checkpoint on the remaining or replacement nodes. Rank 0 also watches for collapse and rolls
+every replica back to its last known-good checkpoint (``s3gan_workers.stages.collapse``);
+collapse that may not be rolled back ends the stage with
+:class:`~s3gan.train.rollback.CollapseError`. Rank 0's own duties are in
+``s3gan_workers.stages.chief``.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ import ray.train
 import torch
 from ray.train.torch import TorchTrainer
 from s3gan_workers.run_record import StageRecord
-from s3gan_workers.stages import evaluate, labels, ray_train
-from s3gan_workers.stages.collapse import Event, Rollback, Stop, follow, shared, watched
+from s3gan_workers.stages import labels, ray_train
+from s3gan_workers.stages.chief import FINAL, Chief
+from s3gan_workers.stages.collapse import Rollback, Stop, follow, shared
 from s3gan_workers.stages.context import StageContext, StageOutput
 from s3gan_workers.stages.replicas import (
     average_gradients,
@@ -35,34 +41,20 @@ from s3gan_workers.stages.replicas import (
     gather_objects,
     rank_zero_decides,
 )
-from s3gan_workers.stages.run_files import (
-    CURVES,
-    METRICS,
-    MetricsLog,
-    curves_png,
-    grid_name,
-    grid_png,
-    torch_bytes,
-    torch_load,
-)
-from s3gan_workers.status import Progress, StatusReporter, ThrottledReporter
+from s3gan_workers.stages.run_files import CURVES, METRICS, MetricsLog, grid_name, torch_load
 
 from s3gan.data.reader import TrainingReader
 from s3gan.data.storage import Location, open_location
-from s3gan.eval.sampling import class_rows, grid_classes
 from s3gan.methods import build_method
-from s3gan.monitor.exporter import Exporter
-from s3gan.nn.cross_replica_bn import cross_replica_batch_norms, replica_local
+from s3gan.nn.cross_replica_bn import cross_replica_batch_norms
 from s3gan.spec.model import ExperimentSpec
 from s3gan.train.checkpoint import MANIFEST, CheckpointSchedule, CheckpointStore, load
 from s3gan.train.retention import Retention
-from s3gan.train.rollback import CollapseError, CollapseGuard
+from s3gan.train.rollback import CollapseError
 from s3gan.train.trainer import Trainer
 
 NAME = "train"
 INPUTS = (labels.NAME,)  # only for the methods that pretrain F
-FINAL = "final.pt"
-GRID_PER_CLASS = 10
 
 
 def depends_on(spec: ExperimentSpec) -> dict:
@@ -157,9 +149,10 @@ def _worker(job: dict) -> str | None:
     if state is not None:
         trainer.load_state_dict(state)
         trainer.rng.set_state(state["rng"]["replicas"][rank])
-    chief = _Chief(spec, job, run, trainer, store, retention) if rank == 0 else None
+    chief = Chief(spec, job, run, trainer, store, retention) if rank == 0 else None
     schedule = CheckpointSchedule(spec.training.checkpoint)
     steps, fault = spec.training.steps, job["fault"]
+    saved_on_notice = False
     while trainer.step < steps:
         started = time.monotonic()
         terms = trainer.train_step()
@@ -176,11 +169,17 @@ def _worker(job: dict) -> str | None:
             if rank != 0:
                 follow(trainer, event, rank)
             continue
-        due = trainer.step == steps or rank_zero_decides(schedule.due(trainer.step),
-                                                         torch.device(device))
+        # A collective: every replica asks every step, and all get rank 0's answer.
+        notice = ray.train.get_preemption_info()
+        preempted = notice is not None and not saved_on_notice
+        if preempted and chief is not None:
+            chief.preempted(notice)
+        due = trainer.step == steps or preempted or rank_zero_decides(
+            schedule.due(trainer.step), torch.device(device))
         if due:
             _checkpoint(trainer, chief, rank)
             schedule.saved()
+            saved_on_notice = saved_on_notice or preempted
         if fault is not None and rank == 0 and trainer.step == fault.step:
             _kill_once(fault.marker)
     if chief is not None:
@@ -200,7 +199,7 @@ def _rank_zero_store(job: dict, spec: ExperimentSpec) -> tuple[CheckpointStore, 
     return store, retention
 
 
-def _checkpoint(trainer: Trainer, chief: _Chief | None, rank: int) -> None:
+def _checkpoint(trainer: Trainer, chief: Chief | None, rank: int) -> None:
     """Every replica's sampling stream goes into the state; rank 0 saves and reports it."""
     streams = gather_objects(trainer.rng.get_state())
     checkpoint = chief.save(streams) if chief is not None else None
@@ -214,106 +213,3 @@ def _kill_once(marker: str) -> None:
     Path(marker).parent.mkdir(parents=True, exist_ok=True)
     Path(marker).write_text(f"killed by fault drill, pid {os.getpid()}\n")
     os.kill(os.getpid(), signal.SIGKILL)
-
-
-class _Chief:
-    """Rank 0's duties: checkpoints, the metrics log, pictures, the exporter, FID points, the
-    collapse guard, and progress in the experiment's status."""
-
-    def __init__(self, spec: ExperimentSpec, job: dict, run: Location, trainer: Trainer,
-                 store: CheckpointStore, retention: Retention):
-        self.spec, self.job, self.run, self.trainer, self.store = spec, job, run, trainer, store
-        self.directory = job["directory"]
-        self.log = MetricsLog(run, self.directory, trainer.step)
-        self.exporter = Exporter()
-        if job["metrics_port"] is not None:
-            self.exporter.start(job["metrics_port"])
-        self.labels = {"experiment": job["experiment"], "trial": ""}
-        self.guard = CollapseGuard(trainer, store, retention, exporter=self.exporter,
-                                   run_labels=self.labels)
-        self.status = ThrottledReporter(StatusReporter.from_environment())
-        measured = self.log.series("fid")
-        self.fid = measured[-1]["fid"] if measured else None
-        self.network = None
-        self.images = 0
-        self.started = time.monotonic()
-        print(f"train: G steps {trainer.step} → {spec.training.steps}, "
-              f"{trainer.images_per_step} real images per replica and G step", flush=True)
-
-    def stepped(self, terms: dict[str, float], seconds: float, at_point: bool) -> Event | None:
-        """Log and export one G step, measure FID at an evaluation point, and feed both to the
-        collapse guard; what the replicas must do about a collapse, if anything."""
-        self._record(terms, seconds)
-        event = watched(self.guard, lambda: self.guard.after_step(terms))
-        if event is None and at_point:
-            fid = self.measure()
-            event = watched(self.guard, lambda: self.guard.after_evaluation(self.trainer.step,
-                                                                            fid))
-        if isinstance(event, Rollback):
-            # What was logged after the restored step belongs to the abandoned run.
-            self.log.flush()
-            self.log = MetricsLog(self.run, self.directory, event.record.restored_step)
-        return event
-
-    def _record(self, terms: dict[str, float], seconds: float) -> None:
-        step, spec = self.trainer.step, self.spec
-        images = self.trainer.images_per_step * self.spec.resources.workers
-        self.images += images
-        self.exporter.set("s3gan_training_step", step, **self.labels)
-        self.exporter.set("s3gan_last_step_timestamp_seconds", time.time(), **self.labels)
-        self.exporter.inc("s3gan_training_images_total", images, **self.labels)
-        self.exporter.observe("s3gan_step_duration_seconds", seconds, **self.labels)
-        for term, value in terms.items():
-            self.exporter.set("s3gan_loss", value, term=term, **self.labels)
-        if step % spec.training.log_every_steps == 0 or step == spec.training.steps:
-            rate = self.images / (time.monotonic() - self.started)
-            self.log.add({"step": step, "kind": "train", "imagesPerSecond": rate, **terms})
-            print(f"step {step}/{spec.training.steps}  "
-                  + "  ".join(f"{k} {v:.4f}" for k, v in terms.items())
-                  + f"  {rate:.1f} img/s", flush=True)
-            self.status.report(Progress(NAME, step, fid=self.fid, images_per_second=rate))
-
-    def measure(self) -> float:
-        if self.network is None:
-            self.network = self.job["feature_network"]()
-        with replica_local(self.trainer.generator):
-            sampler = self.trainer.evaluation_generator()
-        scores = evaluate.measure(sampler, self.spec, self.trainer.method, self.network)
-        evaluate.export_scores(self.exporter, self.spec, self.job["experiment"], scores)
-        self.log.add({"step": self.trainer.step, "kind": "fid", "fid": scores.fid,
-                      "samplesPerSet": scores.samples_per_set})
-        print(f"step {self.trainer.step}: FID {scores.fid:.2f} "
-              f"({scores.samples_per_set} samples per set)", flush=True)
-        self.fid = scores.fid
-        return scores.fid
-
-    def save(self, streams: list) -> ray.train.Checkpoint:
-        trainer, spec = self.trainer, self.spec
-        state = trainer.state_dict()
-        state["rng"]["replicas"] = streams
-        saved = self.store.save(trainer.step, state)
-        self.guard.after_checkpoint(trainer.step)
-        self.exporter.set("s3gan_checkpoint_last_success_timestamp_seconds", time.time(),
-                          **self.labels)
-        with replica_local(trainer.generator):
-            sampler = trainer.evaluation_generator()
-        classes = grid_classes(trainer.method.num_classes)
-        images = class_rows(sampler, classes, GRID_PER_CLASS, spec.model.z_dim,
-                            spec.model.output_range, spec.evaluation.truncation,
-                            torch.Generator(trainer.device).manual_seed(spec.seeds.gan))
-        self.run.write_whole(f"{self.directory}/{grid_name(trainer.step)}",
-                             grid_png(images, GRID_PER_CLASS))
-        self.log.flush()
-        self.run.write_whole(f"{self.directory}/{CURVES}", curves_png(self.log))
-        print(f"checkpoint {saved.path}", flush=True)
-        return ray.train.Checkpoint.from_directory(str(saved.path))
-
-    def finish(self) -> None:
-        state = self.trainer.state_dict()
-        state["rng"].pop("replicas", None)
-        self.run.write_whole(f"{self.directory}/{FINAL}", torch_bytes(state))
-        self.close()
-
-    def close(self) -> None:
-        self.log.flush()
-        self.exporter.stop()

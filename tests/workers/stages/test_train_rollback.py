@@ -33,7 +33,7 @@ from tests.workers.pipeline_fixtures import TinyNetwork, tiny_experiment
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 ray.cloudpickle.register_pickle_by_value(pipeline_fixtures)
 
-STEPS = 4
+STEPS = 3
 
 
 @pytest.fixture(scope="module")
