@@ -67,5 +67,16 @@ def decode(payload: bytes, encoding: str, resolution: int, channels: int) -> np.
     shape = (resolution, resolution, channels)
     if encoding == "raw":
         return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
+    if encoding == "jpeg":
+        # The payload goes straight to Pillow's JPEG decoder, whose libjpeg-turbo reads the
+        # markers itself: the same pixels as Image.open, without its Python marker parsing
+        # (2.4× faster at 32 px, 1.6× at 128; docs/data.md). Size and mode are the manifest's;
+        # a payload of another size is refused.
+        mode = "RGB" if channels == 3 else "L"
+        try:
+            image = Image.frombytes(mode, shape[:2], payload, "jpeg", mode, "")
+        except ValueError as error:
+            raise ValueError(f"not a {resolution} px {mode} JPEG ({error})") from error
+        return np.asarray(image, dtype=np.uint8).reshape(shape)
     with Image.open(io.BytesIO(payload)) as image:
         return np.asarray(image, dtype=np.uint8).reshape(shape)

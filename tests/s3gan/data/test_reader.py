@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from s3gan.data.manifest import ChecksumError, read_manifest
+from s3gan.data.convert import convert
+from s3gan.data.manifest import ChecksumError, Settings, read_manifest
 from s3gan.data.masks import create_masks
 from s3gan.data.preprocess import centre_crop_resize
 from s3gan.data.reader import TrainingReader
+from s3gan.data.shards import read_columns
 from s3gan.data.storage import open_location
+from tests.fixtures.datasets import quiet
 
 
 def _take(reader, n):
@@ -87,3 +92,47 @@ def test_corrupted_shard_is_named(subset_dataset, tmp_path):
     reader = TrainingReader(str(copy), "train", 500 // 2, seed=0)  # every shard in 2 batches
     with pytest.raises(ChecksumError, match=f"{shard.name}: checksum mismatch"):
         _take(reader, 2)
+
+
+def _opened_by_pillow(payload: bytes, encoding: str, channels: int) -> np.ndarray:
+    """The plain way back to pixels, as uint8 [3, 32, 32]: Image.open, or the raw bytes."""
+    if encoding == "raw":
+        hwc = np.frombuffer(payload, dtype=np.uint8).reshape(32, 32, channels)
+    else:
+        with Image.open(io.BytesIO(payload)) as image:
+            hwc = np.asarray(image).reshape(32, 32, channels)
+    return np.broadcast_to(hwc.transpose(2, 0, 1), (3, 32, 32))
+
+
+@pytest.mark.parametrize(("encoding", "channels"), [("jpeg", 3), ("png", 3), ("jpeg", 1),
+                                                    ("raw", 1)])
+def test_batches_hold_exactly_the_stored_pixels(fashion_subset, tmp_path, encoding, channels):
+    """Every image of an epoch against its payload opened the plain way."""
+    dest = tmp_path / "ds"
+    manifest = convert(str(fashion_subset), str(dest), Settings(32, channels, encoding, 64),
+                       workers=1, report=quiet, limit=160)
+    stored = {}
+    for shard in manifest.split_shards("train"):
+        table = read_columns((dest / shard.name).read_bytes(), ["image", "index"])
+        stored.update(zip(table["index"].to_pylist(), table["image"].to_pylist(), strict=True))
+    reader = TrainingReader(str(dest), "train", 32, seed=1)
+    batches = _take(reader, reader.steps_per_epoch)
+    assert sum(len(b) for b in batches) == len(stored) == 160
+    for batch in batches:
+        assert batch.images.dtype == torch.uint8 and batch.images.is_contiguous()
+        want = [_opened_by_pillow(stored[i], encoding, channels) for i in batch.index.tolist()]
+        assert np.array_equal(batch.images.numpy(), np.stack(want))
+
+
+def test_raw_images_of_another_size_than_the_manifest_says_are_named(subset_dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(subset_dataset, copy)
+    document = json.loads((copy / "manifest.json").read_text())
+    document["settings"]["resolution"] = 16
+    (copy / "manifest.json").write_text(json.dumps(document))
+    reader = TrainingReader(str(copy), "train", 16, seed=0)
+    with pytest.raises(ValueError, match=r"shards/train-\d+\.parquet: raw images of \[3072\] "
+                                         r"bytes, but the manifest's 16 px × 3 channels make 768"):
+        _take(reader, 1)
