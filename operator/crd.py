@@ -44,16 +44,31 @@ _CONDITION = {
     },
 }
 
+# The job's own account of a stage that raised; the operator's phase and message follow the
+# RayJob, so the job writes its reason here instead.
+_FAILURE = {
+    "type": "object",
+    "description": "the pipeline stage that failed last, why (its last 1,000 characters) and when",
+    "properties": {
+        "stage": {"type": "string"},
+        "reason": {"type": "string"},
+        "time": {"type": "string", "format": "date-time"},
+    },
+}
+
 STATUS_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "Written by the operator (phase, conditions, children) and by the job's "
-    "rank 0 (stage, step, fid, inceptionScore).",
+    "description": "Written by the operator (phase, conditions, message, children) and by the "
+    "job (stage, step, fid, inceptionScore, imagesPerSecond, lastFailure).",
     "properties": {
         "phase": {"type": "string", "enum": list(PHASES)},
         "stage": {"type": "string", "description": "pretrain, labels, train, evaluate or done"},
         "step": {"type": "integer", "minimum": 0, "description": "generator steps completed"},
         "fid": {"type": "number", "description": "latest FID, mean over sample sets"},
         "inceptionScore": {"type": "number"},
+        "imagesPerSecond": {"type": "number",
+                            "description": "real images through training, all replicas"},
+        "lastFailure": _FAILURE,
         "message": {"type": "string"},
         "conditions": {
             "type": "array",
@@ -74,6 +89,8 @@ PRINTER_COLUMNS = [
      "description": "fraction of real images with labels"},
     {"name": "Step", "type": "integer", "jsonPath": ".status.step"},
     {"name": "FID", "type": "number", "jsonPath": ".status.fid"},
+    {"name": "Images/s", "type": "number", "jsonPath": ".status.imagesPerSecond", "priority": 1,
+     "description": "training throughput; shown by kubectl get -o wide"},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 
