@@ -46,7 +46,7 @@ class Chief:
         self.exporter = Exporter()
         if job["metrics_port"] is not None:
             self.exporter.start(job["metrics_port"])
-        self.labels = {"experiment": job["experiment"], "trial": ""}
+        self.labels = dict(job["run_labels"])  # experiment and sweep trial
         self.guard = CollapseGuard(trainer, store, retention, exporter=self.exporter,
                                    run_labels=self.labels)
         self.status = ThrottledReporter(StatusReporter.from_environment())
@@ -104,7 +104,7 @@ class Chief:
         with replica_local(self.trainer.generator):
             sampler = self.trainer.evaluation_generator()
         scores = evaluate.measure(sampler, self.spec, self.trainer.method, self.network)
-        evaluate.export_scores(self.exporter, self.spec, self.job["experiment"], scores)
+        evaluate.export_scores(self.exporter, self.spec, self.labels, scores)
         self.log.add({"step": self.trainer.step, "kind": "fid", "fid": scores.fid,
                       "samplesPerSet": scores.samples_per_set})
         print(f"step {self.trainer.step}: FID {scores.fid:.2f} "

@@ -76,10 +76,10 @@ def measure(generator_net: nn.Module, spec: ExperimentSpec, method, network: Fea
                     network, batch_size=spec.micro_batch)
 
 
-def export_scores(exporter: Exporter, spec: ExperimentSpec, experiment: str, scores: Scores
-                  ) -> None:
-    labels = {"experiment": experiment, "trial": "",
-              "weights": weights_label(spec.evaluation.inception_weights)}
+def export_scores(exporter: Exporter, spec: ExperimentSpec, run_labels: dict[str, str],
+                  scores: Scores) -> None:
+    """FID and IS under the run's labels (``experiment``, ``trial``) and the weights'."""
+    labels = {**run_labels, "weights": weights_label(spec.evaluation.inception_weights)}
     exporter.set("s3gan_fid", scores.fid, **labels)
     if scores.inception_score is not None:
         exporter.set("s3gan_inception_score", scores.inception_score, **labels)
@@ -92,7 +92,7 @@ def run(context: StageContext) -> StageOutput:
     task = _evaluate.options(num_cpus=spec.resources.cpus_per_worker,
                              num_gpus=1 if spec.resources.accelerator.kind == "gpu" else 0,
                              scheduling_strategy=PlacementGroupSchedulingStrategy(None))
-    record = ray.get(task.remote(spec, context.experiment, context.run.uri, train.directory,
+    record = ray.get(task.remote(spec, context.run_labels, context.run.uri, train.directory,
                                  context.inputs.get("labels"), context.directory,
                                  context.feature_network, context.metrics_port))
     context.say(f"evaluate: FID {record['fid']:.2f} over {record['sets']} set(s) of "
@@ -102,7 +102,7 @@ def run(context: StageContext) -> StageOutput:
 
 
 @ray.remote
-def _evaluate(spec: ExperimentSpec, experiment: str, run_uri: str, train_directory: str,
+def _evaluate(spec: ExperimentSpec, run_labels: dict[str, str], run_uri: str, train_directory: str,
               labels_record, directory: str, feature_network, metrics_port: int | None) -> dict:
     from s3gan_workers.stages.train import FINAL, restored_trainer
 
@@ -115,7 +115,7 @@ def _evaluate(spec: ExperimentSpec, experiment: str, run_uri: str, train_directo
     exporter = Exporter()
     if metrics_port is not None:
         exporter.start(metrics_port)
-    export_scores(exporter, spec, experiment, scores)
+    export_scores(exporter, spec, run_labels, scores)
     _curves_with_final_point(run, train_directory, directory, trainer.step, record)
     run.write_whole(f"{directory}/{SCORES}", json.dumps(record).encode())
     exporter.stop()

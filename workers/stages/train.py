@@ -67,7 +67,7 @@ def depends_on(spec: ExperimentSpec) -> dict:
 
 def run(context: StageContext) -> StageOutput:
     spec = context.spec
-    job = {"spec": spec, "experiment": context.experiment, "run_uri": context.run.uri,
+    job = {"spec": spec, "run_labels": context.run_labels, "run_uri": context.run.uri,
            "directory": context.directory, "labels": context.inputs.get(labels.NAME),
            "checkpoints": str(_checkpoint_root(context)),
            "scratch_store": context.run.uri.startswith("s3://"),
