@@ -8,17 +8,22 @@ a stage whose completion record exists is skipped, so re-running resumes, and a 
 cut short resumes from its own checkpoints. The methods that need no F run train and evaluate
 only. A finished run leaves ``run.json`` (every stage's key, directory and results) and, beside
 it, ``experiment.yaml``: the experiment it ran, defaults filled in, which ``s3gan report`` reads.
+A stage that raises writes no completion record: ``run.json`` then holds the stages finished so
+far and ``failure`` (stage, reason, time), the experiment's ``status.lastFailure`` says the same,
+and the error goes on up, so the process exits non-zero and the RayJob fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import os
 import posixpath
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from types import ModuleType
 
 import ray
@@ -27,7 +32,7 @@ from s3gan_workers.run_record import StageRecord, read_record, stage_dir, stage_
 from s3gan_workers.stages import evaluate, labels, pretrain, train
 from s3gan_workers.stages.context import FeatureNetworkFactory, KillAtStep, StageContext
 from s3gan_workers.stages.run_files import CURVES, METRICS, grid_name
-from s3gan_workers.status import Progress, StatusReporter
+from s3gan_workers.status import Failure, Progress, StatusReporter
 
 from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 from s3gan.cli.run_cmd import add_run_arguments
@@ -93,23 +98,44 @@ def run_pipeline(
         say(f"{head}: running → {run.url(directory)}")
         reporter.report(Progress(stage.NAME))
         started = time.monotonic()
-        output = stage.run(StageContext(spec, name, run, directory, key, dict(records),
-                                        feature_network, metrics_port, fault, say, trial))
+        try:
+            output = stage.run(StageContext(spec, name, run, directory, key, dict(records),
+                                            feature_network, metrics_port, fault, say, trial))
+        except Exception as error:
+            failure = stage_failure(stage.NAME, error)
+            say(f"{head}: failed: {failure.reason}")
+            reporter.report(failure)
+            if summary is not None:
+                write_summary(run, summary, experiment, records, failure)
+            raise
         record = StageRecord(stage.NAME, key, inputs, output.results, output.outputs,
                              time.monotonic() - started)
         write_record(run, record)
         records[stage.NAME] = record
         say(f"{head}: finished in {record.seconds:.0f} s")
     reporter.report(final_progress(records))
-    overview = {"experiment": name, "method": spec.method.value,
+    if summary is not None:
+        write_summary(run, summary, experiment, records)
+    return records
+
+
+def stage_failure(stage: str, error: Exception) -> Failure:
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Failure(stage, f"{type(error).__name__}: {error}", when)
+
+
+def write_summary(run: Location, summary: str, experiment: Experiment,
+                  records: dict[str, StageRecord], failure: Failure | None = None) -> None:
+    """``run.json`` at ``summary``: the finished stages' records and, when one failed, the
+    failure; the experiment goes beside it first, so a summary is never found without it."""
+    overview = {"experiment": experiment.metadata.name, "method": experiment.spec.method.value,
                 "stages": {n: {"key": r.key, "directory": r.directory, "results": r.results}
                            for n, r in records.items()}}
-    if summary is not None:
-        # The experiment first: a summary is never found without the experiment it describes.
-        run.write_whole(posixpath.join(posixpath.dirname(summary), EXPERIMENT),
-                        experiment_yaml(experiment))
-        write_json(run, summary, overview)
-    return records
+    if failure is not None:
+        overview["failure"] = asdict(failure)
+    run.write_whole(posixpath.join(posixpath.dirname(summary), EXPERIMENT),
+                    experiment_yaml(experiment))
+    write_json(run, summary, overview)
 
 
 def experiment_yaml(experiment: Experiment) -> bytes:

@@ -1,4 +1,5 @@
-"""Rank 0's progress in its own experiment's ``status``: stage, step, FID, IS, images/s.
+"""Rank 0's progress in its own experiment's ``status``: stage, step, FID, IS, images/s, and the
+stage that failed.
 
 On a cluster the operator runs the job under a per-experiment ServiceAccount whose Role allows
 ``get``/``patch`` on ``s3ganexperiments/status`` for that one experiment, and tells the pods
@@ -31,6 +32,7 @@ NAMESPACE_VARIABLE = "S3GAN_EXPERIMENT_NAMESPACE"
 MERGE_PATCH = "application/merge-patch+json"
 STAGES = ("pretrain", "labels", "train", "evaluate", "done")
 MIN_INTERVAL_SECONDS = 15.0
+REASON_LIMIT = 1000  # characters of a failure's reason in the status; the full text is in run.json
 logger = logging.getLogger(__name__)
 
 
@@ -56,6 +58,27 @@ class Progress:
                   "inceptionScore": self.inception_score,
                   "imagesPerSecond": self.images_per_second}
         return {key: value for key, value in status.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A stage that raised: the CRD's ``status.lastFailure``. The operator owns ``phase`` and
+    ``message`` (it derives them from the RayJob), so the job's own reason goes here."""
+
+    stage: str
+    reason: str
+    time: str  # RFC 3339, UTC
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"status.lastFailure.stage must be one of {STAGES}, "
+                             f"got {self.stage!r}")
+
+    def as_status(self) -> dict:
+        # Ray puts the exception a task raised at the end of its text: keep the end.
+        reason = (self.reason if len(self.reason) <= REASON_LIMIT
+                  else "…" + self.reason[-(REASON_LIMIT - 1):])
+        return {"lastFailure": {"stage": self.stage, "reason": reason, "time": self.time}}
 
 
 class StatusReporter:
@@ -84,7 +107,7 @@ class StatusReporter:
             return cls(None)
         return cls(client.ApiClient(configuration), name, namespace)
 
-    def report(self, progress: Progress) -> bool:
+    def report(self, progress: Progress | Failure) -> bool:
         """Patch the experiment's status; True when the API server accepted it."""
         if self._api is None:
             return False
