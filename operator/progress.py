@@ -4,8 +4,8 @@ KubeRay reports two things: ``jobDeploymentStatus`` (the RayJob's own lifecycle:
 Running, Complete, Failed, ValidationFailed, Suspending, Suspended, Retrying, Waiting) and
 ``jobStatus`` (the Ray job's: PENDING, RUNNING, STOPPED, SUCCEEDED, FAILED). The operator owns
 ``phase``, ``conditions``, ``message``, ``dashboardURL``, ``rayJobName`` and
-``observedGeneration`` of the experiment's status; the job's rank 0 owns ``stage``, ``step``,
-``fid`` and ``inceptionScore``. Nothing here touches the job's keys.
+``observedGeneration`` of the experiment's status; the job owns ``stage``, ``step``, ``fid``,
+``inceptionScore``, ``imagesPerSecond`` and ``lastFailure``. Nothing here touches the job's keys.
 """
 
 from __future__ import annotations

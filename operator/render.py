@@ -5,6 +5,13 @@ read-only at ``/etc/s3gan/experiment.yaml`` in every Ray pod. The RayJob's entry
 fixed argument list, so no text of the custom resource is ever read by a shell. Storage keys
 come from a Secret the spec names (``secretKeyRef``) or from the pods' ServiceAccount (GKE
 Workload Identity, EKS IRSA); they never appear in any object rendered here.
+
+The Ray containers carry no ``command`` or ``args``: KubeRay runs ``ray start --block`` as the
+last command of its ``bash -lc`` line, which bash replaces itself with, so a pod's SIGTERM
+reaches ``ray start``. That process then drains its node for
+``RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S`` (set here from the operator's grace period), in which
+the train stage saves a checkpoint; the pods' ``terminationGracePeriodSeconds`` outlasts the
+drain and Ray's teardown.
 """
 
 from __future__ import annotations
@@ -141,13 +148,15 @@ def render_reporter_rbac(owner: Owner, spec: ExperimentSpec) -> tuple[dict | Non
     return account, role, binding
 
 
-def _environment(owner: Owner, spec: ExperimentSpec) -> list[dict[str, Any]]:
+def _environment(owner: Owner, spec: ExperimentSpec,
+                 settings: OperatorSettings) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "S3GAN_EXPERIMENT_NAME", "value": owner.name},
         {"name": "S3GAN_EXPERIMENT_NAMESPACE",
          "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         {"name": "S3GAN_METRICS_ADDRESS", "value": "0.0.0.0"},
         {"name": "S3GAN_METRICS_PORT", "value": str(METRICS_PORT)},
+        {"name": "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "value": str(settings.ray_drain_seconds)},
     ]
     secret = spec.storage.credentials.secret_name
     if secret:
@@ -156,15 +165,17 @@ def _environment(owner: Owner, spec: ExperimentSpec) -> list[dict[str, Any]]:
     return env
 
 
-def _pod_template(owner: Owner, spec: ExperimentSpec, image: str, container: str,
-                  resources: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+def _pod_template(owner: Owner, spec: ExperimentSpec, settings: OperatorSettings, image: str,
+                  container: str, resources: dict[str, Any],
+                  placement: dict[str, Any]) -> dict[str, Any]:
     pod: dict[str, Any] = {
         "serviceAccountName": spec.storage.credentials.service_account
         or reporter_name(owner.name),
+        "terminationGracePeriodSeconds": settings.termination_grace_seconds,
         "containers": [{
             "name": container,
             "image": image,
-            "env": _environment(owner, spec),
+            "env": _environment(owner, spec, settings),
             "ports": [{"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT,
                        "protocol": "TCP"}],
             "resources": resources,
@@ -197,7 +208,7 @@ def render_ray_job(owner: Owner, spec: ExperimentSpec,
     head = {
         "serviceType": "ClusterIP",  # the dashboard stays inside the cluster
         "rayStartParams": {"num-cpus": "0"},
-        "template": _pod_template(owner, spec, image, "ray-head",
+        "template": _pod_template(owner, spec, settings, image, "ray-head",
                                   {"requests": HEAD_RESOURCES, "limits": HEAD_RESOURCES}, {}),
     }
     group = {
@@ -207,7 +218,7 @@ def render_ray_job(owner: Owner, spec: ExperimentSpec,
         "maxReplicas": workers.replicas,
         "numOfHosts": workers.hosts_per_replica,
         "rayStartParams": {},
-        "template": _pod_template(owner, spec, image, "ray-worker",
+        "template": _pod_template(owner, spec, settings, image, "ray-worker",
                                   {"requests": workers.requests, "limits": workers.limits},
                                   placement),
     }

@@ -4,7 +4,11 @@
 - ``S3GAN_RAY_VERSION`` (``2.60.0``): the Ray version inside that image;
 - ``S3GAN_RAY_AUTH`` (``token``): KubeRay ``authOptions.mode``, ``token`` or ``off``;
 - ``S3GAN_RAY_NETWORK_POLICY`` (``off``): KubeRay ``networkPolicy.mode`` or ``off``;
-- ``S3GAN_OPERATOR_METRICS_PORT`` (``9090``): the Prometheus exporter's port, 0 for any free one.
+- ``S3GAN_OPERATOR_METRICS_PORT`` (``9090``): the Prometheus exporter's port, 0 for any free one;
+- ``S3GAN_RAY_TERMINATION_GRACE_SECONDS`` (``120``): the Ray pods' termination grace period. On
+  SIGTERM (a preempted or drained node) ``ray start`` drains its node for that long less
+  ``RAY_TEARDOWN_SECONDS``, the window in which the train stage takes one more G step and saves
+  a checkpoint, then stops Ray before the kubelet's SIGKILL.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Literal
 from s3gan import __version__
 
 NETWORK_POLICY_MODES = ("DenyAll", "DenyAllIngress", "DenyAllEgress")  # KubeRay v1.7's enum
+RAY_TEARDOWN_SECONDS = 15  # after the drain window: Ray stops its processes on the node
+RAY_DEFAULT_DRAIN_SECONDS = 30  # Ray's own RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S
+MIN_TERMINATION_GRACE_SECONDS = RAY_DEFAULT_DRAIN_SECONDS + RAY_TEARDOWN_SECONDS
 
 
 class SettingsError(ValueError):
@@ -31,6 +38,13 @@ class OperatorSettings:
     # KubeRay's NetworkPolicy support is alpha behind the RayClusterNetworkPolicy feature gate.
     ray_network_policy: Literal["off", "DenyAll", "DenyAllIngress", "DenyAllEgress"] = "off"
     metrics_port: int = 9090
+    termination_grace_seconds: int = 120
+
+    @property
+    def ray_drain_seconds(self) -> int:
+        """``RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S`` of the Ray pods: one G step and one
+        checkpoint must fit in it, Ray's teardown after it, and both in the grace period."""
+        return self.termination_grace_seconds - RAY_TEARDOWN_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OperatorSettings:
@@ -47,6 +61,14 @@ class OperatorSettings:
         if not re.fullmatch(r"\d{1,5}", port_text) or int(port_text) > 65535:
             raise SettingsError(f"S3GAN_OPERATOR_METRICS_PORT must be a port number "
                                 f"(got {port_text!r})")
+        grace_text = env.get("S3GAN_RAY_TERMINATION_GRACE_SECONDS",
+                             str(defaults.termination_grace_seconds))
+        least = MIN_TERMINATION_GRACE_SECONDS
+        if not re.fullmatch(r"\d{1,6}", grace_text) or int(grace_text) < least:
+            raise SettingsError(
+                f"S3GAN_RAY_TERMINATION_GRACE_SECONDS must be a whole number of seconds, at least "
+                f"{least}: Ray's {RAY_DEFAULT_DRAIN_SECONDS} s default drain window and "
+                f"{RAY_TEARDOWN_SECONDS} s to stop Ray (got {grace_text!r})")
         image = env.get("S3GAN_RAY_IMAGE", defaults.ray_image)
         if not image.strip():
             raise SettingsError("S3GAN_RAY_IMAGE must name an image")
@@ -56,4 +78,5 @@ class OperatorSettings:
             ray_auth=auth,
             ray_network_policy=policy,
             metrics_port=int(port_text),
+            termination_grace_seconds=int(grace_text),
         )

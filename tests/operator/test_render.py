@@ -5,6 +5,9 @@ anything a shell reads, no credentials anywhere."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -256,6 +259,8 @@ def test_a_hostile_image_is_refused_by_field():
     ({"S3GAN_RAY_NETWORK_POLICY": "AllowAll"}, "S3GAN_RAY_NETWORK_POLICY"),
     ({"S3GAN_OPERATOR_METRICS_PORT": "http"}, "S3GAN_OPERATOR_METRICS_PORT"),
     ({"S3GAN_RAY_IMAGE": " "}, "S3GAN_RAY_IMAGE"),
+    ({"S3GAN_RAY_TERMINATION_GRACE_SECONDS": "2m"}, "S3GAN_RAY_TERMINATION_GRACE_SECONDS"),
+    ({"S3GAN_RAY_TERMINATION_GRACE_SECONDS": "30"}, "at least 45"),
 ])
 def test_bad_operator_settings_name_the_variable(env, message):
     with pytest.raises(SettingsError, match=message):
@@ -265,9 +270,11 @@ def test_bad_operator_settings_name_the_variable(env, message):
 def test_operator_settings_from_the_environment():
     settings = OperatorSettings.from_env({"S3GAN_RAY_IMAGE": "registry.local:5000/s3gan/ray:1",
                                           "S3GAN_RAY_NETWORK_POLICY": "DenyAll",
-                                          "S3GAN_OPERATOR_METRICS_PORT": "0"})
+                                          "S3GAN_OPERATOR_METRICS_PORT": "0",
+                                          "S3GAN_RAY_TERMINATION_GRACE_SECONDS": "600"})
     assert settings.ray_image == "registry.local:5000/s3gan/ray:1"
     assert (settings.ray_network_policy, settings.metrics_port) == ("DenyAll", 0)
+    assert (settings.termination_grace_seconds, settings.ray_drain_seconds) == (600, 585)
     assert OperatorSettings.from_env({}) == OperatorSettings()
 
 
@@ -286,3 +293,40 @@ def test_every_example_renders_a_valid_ray_job(path, rayjob_schema):
     owner = Owner(experiment.metadata.name, experiment.metadata.namespace, "uid")
     job = render(owner, experiment.spec, SETTINGS).ray_job
     jsonschema.Draft4Validator(rayjob_schema).validate(job)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("grace, drain", [(None, 105), (300, 285)])
+def test_ray_pods_outlast_the_drain_in_which_the_train_stage_saves(kind, grace, drain):
+    settings = SETTINGS if grace is None else OperatorSettings(termination_grace_seconds=grace)
+    cluster = _children(KINDS[kind], settings).ray_job["spec"]["rayClusterSpec"]
+    for group in (cluster["headGroupSpec"], *cluster["workerGroupSpecs"]):
+        pod = group["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert pod["terminationGracePeriodSeconds"] == (grace or 120)
+        # Longer than Ray's default window (30 s), shorter than the grace period.
+        assert env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] == str(drain)
+        # KubeRay writes the command: `ray start --block`, last on its `bash -lc` line.
+        assert "command" not in container and "args" not in container
+        assert "block" not in group["rayStartParams"]
+
+
+def test_kuberays_bash_line_hands_sigterm_to_its_last_command(tmp_path):
+    """KubeRay's container command is ``/bin/bash -lc -- "ulimit -n 65536; ray start ..."``:
+    bash replaces itself with the last command, so the pod's SIGTERM reaches ``ray start``
+    (here a Python stand-in that reports its pid and the signal)."""
+    waiter = tmp_path / "waiter.py"
+    waiter.write_text("import os, signal, sys\n"
+                      "signal.signal(signal.SIGTERM, lambda *_: sys.exit(print('SIGTERM')))\n"
+                      "print(os.getpid(), flush=True)\n"
+                      "signal.pause()\n")
+    line = f"ulimit -n 1024; {sys.executable} {waiter}"
+    process = subprocess.Popen(["/bin/bash", "-lc", "--", line], stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        assert int(process.stdout.readline()) == process.pid  # bash exec'd it
+        process.send_signal(signal.SIGTERM)
+        assert process.communicate(timeout=30)[0].strip() == "SIGTERM"
+    finally:
+        process.kill()
