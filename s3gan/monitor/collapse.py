@@ -43,7 +43,7 @@ def largest_singular_value(network: nn.Module) -> float:
             weight = module.parametrizations.weight.original
             normalisation = module.parametrizations.weight[0]
             matrix = weight.movedim(normalisation.dim, 0).flatten(1)
-            sigmas.append(torch.vdot(normalisation._u, torch.mv(matrix, normalisation._v)))
+            sigmas.append(torch.dot(normalisation._u, torch.mv(matrix, normalisation._v)))
         elif isinstance(module, nn.Linear | nn.Conv2d):
             sigmas.append(_power_iteration(module.weight.flatten(1).float()))
     return float(torch.stack(sigmas).max()) if sigmas else 0.0  # one device sync

@@ -25,7 +25,9 @@ torch-xla is imported inside the functions: importing this module needs torch on
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -146,6 +148,8 @@ class XlaTrainer(Trainer):
 
     ``replica``/``replicas``: this process's XLA ordinal and the number of replicas (one per
     chip of the slice); ``batches`` are this replica's share of the reals, on the CPU.
+    ``device`` is the host CPU, where the sampling streams and checkpoints live (as the eager
+    trainer's ``device``); the networks train on ``xla_device``.
     """
 
     def __init__(self, spec: ExperimentSpec, method: GanMethod, batches: Iterable[Batch],
@@ -153,7 +157,7 @@ class XlaTrainer(Trainer):
         device = xla_device()
         super().__init__(spec, method, device_batches(batches, device), "cpu",
                          replica=replica, replicas=replicas)
-        self.device = device
+        self.xla_device = device
         # Moving to XLA makes new Parameter objects: the optimisers and EMA are built after.
         self.generator.to(device)
         self.discriminator.to(device)
@@ -173,6 +177,15 @@ class XlaTrainer(Trainer):
         if self.ema is not None:
             _cut_graph(self.gan_step.g_optimizer, (), {})
         return terms
+
+    def evaluation_generator(self, samples: int | None = None) -> nn.Module:
+        """The eager trainer's evaluation copy, made on the host CPU from the device weights:
+        sample grids and FID points are rare, and their draws need a ``torch.Generator``,
+        which XLA devices lack."""
+        source = self.ema.module if self.ema is not None else self.generator
+        on_host = SimpleNamespace(generator=copy.deepcopy(source).cpu(), ema=None,
+                                  device=self.device, spec=self.spec, method=self.method)
+        return Trainer.evaluation_generator(on_host, samples)
 
     def state_dict(self) -> dict[str, Any]:
         """The eager trainer's state, every tensor on the CPU."""
