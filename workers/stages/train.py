@@ -42,6 +42,8 @@ from s3gan_workers.stages.replicas import (
     rank_zero_decides,
 )
 from s3gan_workers.stages.run_files import CURVES, METRICS, MetricsLog, grid_name, torch_load
+from s3gan_workers.xla.backend import TpuXlaConfig
+from s3gan_workers.xla.slice import tpu_scaling_config
 
 from s3gan.data.reader import TrainingReader
 from s3gan.data.storage import Location, open_location
@@ -74,10 +76,9 @@ def run(context: StageContext) -> StageOutput:
            "feature_network": context.feature_network, "metrics_port": context.metrics_port,
            "fault": context.fault}
     stopped = TorchTrainer(
-        _worker,
         train_loop_config=job,
-        scaling_config=ray_train.scaling_config(spec),
         run_config=ray_train.run_config(context.run, context.directory, NAME),
+        **worker_group(spec),
     ).fit().return_value
     if stopped is not None:
         raise CollapseError(f"train stage stopped: {stopped}")
@@ -91,6 +92,18 @@ def run(context: StageContext) -> StageOutput:
         {"step": r["step"], "fid": r["fid"]} for r in log.series("fid")]}, outputs)
 
 
+def worker_group(spec: ExperimentSpec) -> dict:
+    """The training function and the workers it runs on: on a TPU slice, one Ray worker per
+    host, each running torch-xla replicas (``s3gan_workers.xla.train_loop``); otherwise the
+    eager loop, one replica per worker on Ray Train's device."""
+    if spec.resources.accelerator.kind != "tpu":
+        return {"train_loop_per_worker": _worker, "scaling_config": ray_train.scaling_config(spec)}
+    from s3gan_workers.xla import train_loop  # imported here: it uses this module's functions
+
+    return {"train_loop_per_worker": train_loop.host_worker, "torch_config": TpuXlaConfig(),
+            "scaling_config": tpu_scaling_config(spec)}
+
+
 def _checkpoint_root(context: StageContext) -> Path:
     """The store's directory: inside the run directory when it is local, else node-local
     scratch (Ray Train carries each checkpoint to the run's storage)."""
@@ -102,22 +115,36 @@ def _checkpoint_root(context: StageContext) -> Path:
 def restored_trainer(spec: ExperimentSpec, run: Location, labels_record: StageRecord | None,
                      state_path: str, device: str) -> Trainer:
     """A trainer holding the state saved at ``state_path`` of the run, for sampling only."""
-    inferred = (labels.read_inferred_labels(run, labels_record.directory)
-                if labels_record is not None else None)
-    trainer = Trainer(spec, build_method(spec, inferred), iter(()), device)
+    trainer = Trainer(spec, method_for(spec, run, labels_record), iter(()), device)
     trainer.load_state_dict(torch_load(run, state_path))
     return trainer
+
+
+def method_for(spec: ExperimentSpec, run: Location, labels_record: StageRecord | None):
+    """The spec's method, with the labels stage's inferred labels when it ran."""
+    inferred = (labels.read_inferred_labels(run, labels_record.directory)
+                if labels_record is not None else None)
+    return build_method(spec, inferred)
 
 
 def resume_state(store: CheckpointStore, carried: ray.train.Checkpoint | None) -> dict | None:
     """The newest verified checkpoint: the store's, else the one Ray Train carried (copied into
     the store and verified there first). None for a fresh start."""
+    adopt_carried(store, carried)
+    return latest_state(store)
+
+
+def adopt_carried(store: CheckpointStore, carried: ray.train.Checkpoint | None) -> None:
+    """Copy the checkpoint Ray Train carried into an empty store (verified when loaded)."""
     if store.latest() is None and carried is not None:
         with carried.as_directory() as directory:
             step = int(load_manifest_step(Path(directory)))
             target = store.root / f"step-{step:09d}"
             if not target.exists():
                 shutil.copytree(directory, target)
+
+
+def latest_state(store: CheckpointStore) -> dict | None:
     latest = store.latest()
     return load(latest.path) if latest is not None else None
 
@@ -132,23 +159,14 @@ def _worker(job: dict) -> str | None:
     replica = ray_train.start_replica(spec)
     rank, world, device = replica.rank, replica.world, replica.device
     run = open_location(job["run_uri"], spec.storage)
-    inferred = (labels.read_inferred_labels(run, job["labels"].directory)
-                if job["labels"] is not None else None)
-    method = build_method(spec, inferred)
-    store, retention = _rank_zero_store(job, spec) if rank == 0 else (None, None)
+    method = method_for(spec, run, job["labels"])
+    store, retention = rank_zero_store(job, spec) if rank == 0 else (None, None)
     state = resume_state(store, ray.train.get_checkpoint()) if rank == 0 else None
     state = broadcast_from_rank_zero(state)
-    start = state["progress"]["batches_consumed"] if state is not None else 0
-    mask = (spec.labels.fraction, spec.seeds.mask) if spec.traits.uses_labelled_subset else None
-    reader = TrainingReader(spec.dataset.uri, spec.dataset.train_split, spec.micro_batch,
-                            spec.seeds.gan, rank=rank, world_size=world,
-                            labelled_only=method.reads_only_labelled, mask=mask,
-                            start_step=start, storage=spec.storage)
+    reader = training_reader(spec, method, state, rank, world)
     trainer = Trainer(spec, method, iter(reader), device, average_gradients, rank, world)
     cross_replica_batch_norms(trainer.generator)
-    if state is not None:
-        trainer.load_state_dict(state)
-        trainer.rng.set_state(state["rng"]["replicas"][rank])
+    resume_replica(trainer, state, rank)
     chief = Chief(spec, job, run, trainer, store, retention) if rank == 0 else None
     schedule = CheckpointSchedule(spec.training.checkpoint)
     steps, fault = spec.training.steps, job["fault"]
@@ -156,8 +174,7 @@ def _worker(job: dict) -> str | None:
     while trainer.step < steps:
         started = time.monotonic()
         terms = trainer.train_step()
-        # The final step's FID is the evaluate stage's.
-        at_point = trainer.step % spec.evaluation.every_steps == 0 and trainer.step < steps
+        at_point = at_evaluation_point(trainer.step, spec)
         event = (chief.stepped(terms, time.monotonic() - started, at_point)
                  if chief is not None else None)
         event = shared(event, torch.device(device))
@@ -187,13 +204,41 @@ def _worker(job: dict) -> str | None:
     return None
 
 
-def _rank_zero_store(job: dict, spec: ExperimentSpec) -> tuple[CheckpointStore, Retention]:
+def training_reader(spec: ExperimentSpec, method, state: dict | None, rank: int,
+                    world: int) -> TrainingReader:
+    """Replica ``rank``'s share of the reals, from where ``state`` (if any) left off."""
+    start = state["progress"]["batches_consumed"] if state is not None else 0
+    mask = (spec.labels.fraction, spec.seeds.mask) if spec.traits.uses_labelled_subset else None
+    return TrainingReader(spec.dataset.uri, spec.dataset.train_split, spec.micro_batch,
+                          spec.seeds.gan, rank=rank, world_size=world,
+                          labelled_only=method.reads_only_labelled, mask=mask,
+                          start_step=start, storage=spec.storage)
+
+
+def resume_replica(trainer: Trainer, state: dict | None, rank: int) -> None:
+    """Load ``state`` (if any) and replica ``rank``'s own sampling stream from it."""
+    if state is not None:
+        trainer.load_state_dict(state)
+        trainer.rng.set_state(state["rng"]["replicas"][rank])
+
+
+def at_evaluation_point(step: int, spec: ExperimentSpec) -> bool:
+    """Whether rank 0 measures FID after G step ``step`` (the final step's is the evaluate
+    stage's)."""
+    return step % spec.evaluation.every_steps == 0 and step < spec.training.steps
+
+
+def rank_zero_store(job: dict, spec: ExperimentSpec) -> tuple[CheckpointStore, Retention]:
     """The checkpoint store, sparing the checkpoints its retention record protects."""
     root = Path(job["checkpoints"])
     if job["scratch_store"]:
         # Node-local scratch may hold another run's checkpoints under the same key: what Ray
         # Train carried to this run's storage is the only state that belongs to it.
         shutil.rmtree(root, ignore_errors=True)
+    return checkpoint_store(root, spec)
+
+
+def checkpoint_store(root: Path, spec: ExperimentSpec) -> tuple[CheckpointStore, Retention]:
     retention = Retention(root)
     store = CheckpointStore(root, spec.training.checkpoint.keep, protected=retention.protected)
     return store, retention
