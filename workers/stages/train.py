@@ -15,7 +15,8 @@ checkpoint on the remaining or replacement nodes. Rank 0 also watches for collap
 every replica back to its last known-good checkpoint (``s3gan_workers.stages.collapse``);
 collapse that may not be rolled back ends the stage with
 :class:`~s3gan.train.rollback.CollapseError`. Rank 0's own duties are in
-``s3gan_workers.stages.chief``.
+``s3gan_workers.stages.chief``. On a TPU slice the stage trains torch-xla replicas instead, one
+Ray worker per host (``s3gan_workers.xla.train_loop``), with the same chief and checkpoints.
 """
 
 from __future__ import annotations
