@@ -32,7 +32,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "ray": {"repository": "registry.example.com/ml/s3gan-ray", "tag": "1.2.3-tpu"},
         },
         "imagePullSecrets": [{"name": "registry-credentials"}],
-        "ray": {"version": "2.60.1", "auth": "off", "networkPolicy": "DenyAllIngress"},
+        "ray": {"version": "2.60.1", "auth": "off", "networkPolicy": "DenyAllIngress",
+                "terminationGraceSeconds": 300},
         "serviceAccount": {"name": "trainer-operator", "annotations": {"team": "ml"}},
         "operator": {
             "healthPort": 8181,

@@ -258,6 +258,7 @@ def test_the_operator_accepts_the_environment_the_chart_sets(variant):
     assert settings.ray_version == values.get("version", "2.60.0")
     assert settings.ray_auth == values.get("auth", "token")
     assert settings.ray_network_policy == values.get("networkPolicy", "off")
+    assert settings.termination_grace_seconds == values.get("terminationGraceSeconds", 120)
     metrics = next(p for p in operator["ports"] if p["name"] == "metrics")
     assert settings.metrics_port == metrics["containerPort"]
 

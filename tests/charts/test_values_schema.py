@@ -33,6 +33,8 @@ BAD_VALUES = {
     "FID ratio that always fires": ({"monitoring": {"alerts": {"fidRegressionRatio": 1}}},
                                     "/monitoring/alerts/fidRegressionRatio", ""),
     "YAML 1.1 off read as a boolean": ({"ray": {"auth": False}}, "/ray/auth", ""),
+    "grace period shorter than Ray's drain": ({"ray": {"terminationGraceSeconds": 30}},
+                                              "/ray/terminationGraceSeconds", ""),
     "misspelled resources key": ({"operator": {"resources": {"limit": {"cpu": "1"}}}},
                                  "/operator/resources", "limit"),
 }
