@@ -39,8 +39,10 @@ class Chief:
     collapse guard, and progress in the experiment's status."""
 
     def __init__(self, spec: ExperimentSpec, job: dict, run: Location, trainer: Trainer,
-                 store: CheckpointStore, retention: Retention):
+                 store: CheckpointStore, retention: Retention, replicas: int):
         self.spec, self.job, self.run, self.trainer, self.store = spec, job, run, trainer, store
+        # Data-parallel replicas: Ray workers on CPU/GPU, chips (not hosts) on a TPU slice.
+        self.replicas = replicas
         self.directory = job["directory"]
         self.log = MetricsLog(run, self.directory, trainer.step)
         self.exporter = Exporter()
@@ -75,7 +77,7 @@ class Chief:
 
     def _record(self, terms: dict[str, float], seconds: float) -> None:
         step, spec = self.trainer.step, self.spec
-        images = self.trainer.images_per_step * self.spec.resources.workers
+        images = self.trainer.images_per_step * self.replicas
         self.images += images
         self.exporter.set("s3gan_training_step", step, **self.labels)
         self.exporter.set("s3gan_last_step_timestamp_seconds", time.time(), **self.labels)

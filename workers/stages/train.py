@@ -168,7 +168,7 @@ def _worker(job: dict) -> str | None:
     trainer = Trainer(spec, method, iter(reader), device, average_gradients, rank, world)
     cross_replica_batch_norms(trainer.generator)
     resume_replica(trainer, state, rank)
-    chief = Chief(spec, job, run, trainer, store, retention) if rank == 0 else None
+    chief = Chief(spec, job, run, trainer, store, retention, world) if rank == 0 else None
     schedule = CheckpointSchedule(spec.training.checkpoint)
     steps, fault = spec.training.steps, job["fault"]
     saved_on_notice = False

@@ -78,7 +78,7 @@ def replica_loop(job: dict) -> None:
     reader = train.training_reader(spec, method, state, rank, world)
     trainer = XlaTrainer(spec, method, iter(reader), rank, world)
     train.resume_replica(trainer, state, rank)
-    chief = Chief(spec, job, run, trainer, store, retention) if rank == 0 else None
+    chief = Chief(spec, job, run, trainer, store, retention, world) if rank == 0 else None
     reason = _train(trainer, chief, spec, rank)
     if chief is None:
         return

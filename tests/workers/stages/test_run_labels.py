@@ -37,7 +37,7 @@ def test_rank_0_exports_training_under_the_trial(context, tmp_path, monkeypatch)
     store = CheckpointStore(tmp_path / "checkpoints", keep=2)
     job = {"run_labels": context.run_labels, "directory": context.directory,
            "metrics_port": None}
-    chief = Chief(spec, job, context.run, trainer, store, Retention(store.root))
+    chief = Chief(spec, job, context.run, trainer, store, Retention(store.root), 1)
     chief.stepped({"d_hinge": 1.0, "g_adversarial": 0.5}, seconds=0.1, at_point=False)
     chief.close()
     registry = chief.exporter.registry
