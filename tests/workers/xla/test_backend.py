@@ -4,6 +4,7 @@ that cannot run torch-xla on a TPU, raised by Ray Train before the training func
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 import ray.train
@@ -48,3 +49,25 @@ def test_a_worker_without_a_tpu_fails_naming_what_is_missing(ray_cluster, tmp_pa
     # Without torch-xla (.venv) the import is what is missing; with it (.venv-xla), the chips.
     assert any(text in str(failure.value) for text in
                ("torch-xla is not importable", "holds no TPU chips")), str(failure.value)
+    _release_placement_groups()
+
+
+def _release_placement_groups() -> None:
+    """Ray Train (2.60) keeps the placement group of a worker group whose backend failed to
+    start; on the 2-CPU test cluster its CPU would starve every later Ray Train test."""
+    from ray._raylet import PlacementGroupID
+    from ray.util.placement_group import (
+        PlacementGroup,
+        placement_group_table,
+        remove_placement_group,
+    )
+
+    def held() -> list[str]:
+        return [i for i, g in placement_group_table().items() if g["state"] == "CREATED"]
+
+    for group_id in held():
+        remove_placement_group(PlacementGroup(PlacementGroupID.from_hex(group_id)))
+    deadline = time.monotonic() + 30
+    while held():
+        assert time.monotonic() < deadline, f"placement groups still held: {held()}"
+        time.sleep(0.5)
