@@ -28,6 +28,7 @@ from types import ModuleType
 
 import ray
 import yaml
+from s3gan_workers import ray_session
 from s3gan_workers.run_record import StageRecord, read_record, stage_dir, stage_key, write_record
 from s3gan_workers.stages import evaluate, labels, pretrain, train
 from s3gan_workers.stages.context import FeatureNetworkFactory, KillAtStep, StageContext
@@ -37,7 +38,7 @@ from s3gan_workers.status import Failure, Progress, StatusReporter
 from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 from s3gan.cli.run_cmd import add_run_arguments
 from s3gan.data.documents import write_json
-from s3gan.data.storage import S3_CLIENT_ENVIRONMENT, Location, open_location
+from s3gan.data.storage import Location, open_location
 from s3gan.spec import SpecError
 from s3gan.spec.model import Experiment, ExperimentSpec
 
@@ -182,14 +183,7 @@ def execute(experiment: Experiment, run_dir: str | None = None, address: str | N
     """Connect to Ray (``address``) or start an embedded one on 127.0.0.1, run the pipeline,
     print where everything is. Returns the process exit status."""
     run = run_location(experiment, run_dir)
-    # Ray Train's controller writes its run state through the same S3 client settings.
-    runtime_env = {"env_vars": S3_CLIENT_ENVIRONMENT}
-    if address:
-        ray.init(address=address, log_to_driver=True, runtime_env=runtime_env)
-    else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), _node_ip_address="127.0.0.1",
-                 include_dashboard=False, _temp_dir=ray_temp_dir(run), log_to_driver=True,
-                 runtime_env=runtime_env)
+    ray_session.connect(ray_temp_dir(run), address, num_cpus)
     try:
         records = run_pipeline(experiment, run, metrics_port=metrics_port)
     finally:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
-from s3gan_workers import pipeline
+from s3gan_workers import pipeline, ray_session
 from s3gan_workers.run_record import stage_key
 from s3gan_workers.stages import evaluate, labels, pretrain, train
 from s3gan_workers.stages.context import FeatureNetworkFactory
@@ -264,12 +263,7 @@ def execute_sweep(experiment: Experiment, trials: list[Trial], scheduler: str,
     """Connect to Ray (or start an embedded one on 127.0.0.1), run the sweep, print a summary.
     Exit status 1 when a trial failed, else 0."""
     run = pipeline.run_location(experiment, run_dir)
-    if address:
-        ray.init(address=address, log_to_driver=True)
-    else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), _node_ip_address="127.0.0.1",
-                 include_dashboard=False, _temp_dir=pipeline.ray_temp_dir(run),
-                 log_to_driver=True)
+    ray_session.connect(pipeline.ray_temp_dir(run), address, num_cpus)
     try:
         outcomes = run_sweep(experiment, run, trials, scheduler, metrics_port=metrics_port)
     finally:
