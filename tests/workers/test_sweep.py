@@ -205,6 +205,11 @@ def test_one_pretraining_and_one_labelling_per_label_fraction_feed_every_trial(s
 @pytest.mark.ray
 @pytest.mark.slow
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(ray_cluster, dataset, tmp_path):
+    import yaml
+
+    from s3gan.report.collect import read_source
+    from s3gan.spec import parse_experiment
+
     experiment = tiny_experiment("tiny-failing", "clustering-ss", str(dataset), steps=2)
     spec = experiment.spec.model_copy(update={
         "resources": experiment.spec.resources.model_copy(update={"workers": 1}),
@@ -227,6 +232,15 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(ray_cluster, dataset,
     clusters = [f for f in report.figures if f.name.startswith("clusters-")]
     assert [f.name for f in clusters] == ["clusters-alpha=0.2_seed=0.png"]
     assert "of 4 clusters" in clusters[0].caption
+    # Each trial's directory keeps the experiment it ran, which the report reads back.
+    finished = next(t for t in trials if t.name == "alpha=0.2,seed=0")
+    own = tmp_path / "run" / finished.directory
+    stored = parse_experiment(yaml.safe_load((own / pipeline.EXPERIMENT).read_text()))
+    assert stored.metadata.name == "tiny-failing" and stored.spec == finished.spec
+    assert json.loads((own / TRIAL_FILE).read_text())["trial"] == finished.name
+    reported = {t.name: t for t in read_source(open_location(str(tmp_path / "run"))).trials}
+    assert (reported[finished.name].spec, reported[finished.name].state) == (finished.spec,
+                                                                            "terminated")
 
 
 @pytest.mark.ray
@@ -292,29 +306,3 @@ def test_a_trial_error_is_summarised_by_its_root_cause():
                            "NonFiniteLossError: d_hinge is inf at step 1\n\n")
     assert error_summary(wrapped) == "NonFiniteLossError: d_hinge is inf at step 1"
     assert error_summary(RuntimeError("")) == "RuntimeError"
-
-
-@pytest.mark.ray
-@pytest.mark.slow
-def test_each_trial_directory_keeps_the_experiment_it_ran(ray_cluster, dataset, tmp_path):
-    import yaml
-
-    from s3gan.report.collect import read_source
-    from s3gan.spec import parse_experiment
-
-    experiment = tiny_experiment("tiny-kept", "biggan", str(dataset), steps=2)
-    spec = experiment.spec.model_copy(update={
-        "resources": experiment.spec.resources.model_copy(update={"workers": 1}),
-        "training": experiment.spec.training.model_copy(update={"global_batch": 4})})
-    experiment = experiment.model_copy(update={"spec": spec})
-    (trial,) = plan_trials(spec, {"beta": (0.5,)}, 1)
-    (outcome,) = run_sweep(experiment, open_location(str(tmp_path / "run")), [trial],
-                           feature_network=TinyNetwork(), say=lambda line: None)
-    assert outcome.state == "terminated"
-    own = tmp_path / "run" / trial.directory
-    stored = parse_experiment(yaml.safe_load((own / pipeline.EXPERIMENT).read_text()))
-    assert stored.metadata.name == "tiny-kept" and stored.spec == trial.spec
-    assert json.loads((own / TRIAL_FILE).read_text())["trial"] == trial.name
-    (reported,) = read_source(open_location(str(tmp_path / "run"))).trials
-    assert (reported.name, reported.spec, reported.state) == (trial.name, trial.spec,
-                                                              "terminated")
