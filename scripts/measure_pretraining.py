@@ -60,12 +60,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=FASHION_MNIST)
     parser.add_argument("--train-images", type=int, default=4096)
-    parser.add_argument("--test-images", type=int, default=2000)
+    parser.add_argument("--test-images", type=int, default=10000)
     parser.add_argument("--widening", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--base-learning-rate", type=float, default=0.1)
     parser.add_argument("--fraction", type=float, default=0.1, help="S²L labelled fraction")
+    parser.add_argument("--augment", nargs="*", choices=("crop", "flip"), default=["crop", "flip"],
+                        help="pretraining.augment; none: --augment")
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", nargs="+", choices=("random", "rotation", "s2l"),
@@ -83,7 +85,8 @@ def main() -> None:
     unlabelled_per_batch = args.batch * 3 // 4
     print(f"F: depth 26, k={args.widening}, {RESOLUTION}×{RESOLUTION}; {args.train_images} train "
           f"images ({int(labelled.sum())} labelled), {args.test_images} t10k images; batch "
-          f"{args.batch}, {args.epochs} epochs, {torch.get_num_threads()} threads", flush=True)
+          f"{args.batch}, {args.epochs} epochs, augment {args.augment or 'none'}, "
+          f"{torch.get_num_threads()} threads", flush=True)
 
     def probes(f: ResNetV2) -> tuple[float, float]:
         """Probe accuracies on t10k: fitted on every train label (feature quality), and fitted
@@ -113,6 +116,7 @@ def main() -> None:
         p = Pretraining(depth=26, widening=args.widening, epochs=args.epochs,
                         batch_size=args.batch, unlabelled_per_batch=unlabelled,
                         base_learning_rate=args.base_learning_rate, warmup_epochs=0,
+                        augment=tuple(args.augment),
                         decay_epochs=(args.epochs - 1,) if args.epochs > 1 else ())
         steps = steps_per_epoch(int((~mask).sum()), unlabelled)
         batches = mixed_batches(train_x, train_y, mask, args.batch, unlabelled, args.seed)

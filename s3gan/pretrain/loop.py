@@ -14,6 +14,7 @@ import torch
 
 from s3gan.data.batch import Batch
 from s3gan.nn.resnet_v2 import ResNetV2
+from s3gan.pretrain.augment import augment
 from s3gan.pretrain.features import to_network_input
 from s3gan.pretrain.objectives import PretrainingLoss, rotation_loss, s2l_loss
 from s3gan.pretrain.schedule import build_optimizer
@@ -54,7 +55,7 @@ def pretrain(
     history = []
     for step in range(p.epochs * steps_per_epoch):
         batch = next(batches).to(device)
-        loss = _loss(f, objective, batch, p.gamma)
+        loss = _loss(f, objective, batch, p)
         optimizer.zero_grad(set_to_none=True)
         loss.total.backward()
         record = StepRecord(
@@ -73,8 +74,8 @@ def pretrain(
     return history
 
 
-def _loss(f: ResNetV2, objective: Objective, batch: Batch, gamma: float) -> PretrainingLoss:
-    images = to_network_input(batch.images, batch.images.device)
+def _loss(f: ResNetV2, objective: Objective, batch: Batch, p: Pretraining) -> PretrainingLoss:
+    images = augment(to_network_input(batch.images, batch.images.device), p.augment)
     if objective == "rotation":
         return rotation_loss(f, images)
-    return s2l_loss(f, images, batch.labels, batch.labelled, gamma)
+    return s2l_loss(f, images, batch.labels, batch.labelled, p.gamma)
