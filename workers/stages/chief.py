@@ -17,6 +17,7 @@ from s3gan_workers.stages.run_files import (
     grid_png,
     torch_bytes,
 )
+from s3gan_workers.stages.store_records import keep_records
 from s3gan_workers.status import Progress, StatusReporter, ThrottledReporter
 
 from s3gan.data.storage import Location
@@ -73,7 +74,12 @@ class Chief:
             # What was logged after the restored step belongs to the abandoned run.
             self.log.flush()
             self.log = MetricsLog(self.run, self.directory, event.record.restored_step)
+            self._keep_records()
         return event
+
+    def _keep_records(self) -> None:
+        if self.job["scratch_store"]:
+            keep_records(self.store.root, self.run, self.directory)
 
     def _record(self, terms: dict[str, float], seconds: float) -> None:
         step, spec = self.trainer.step, self.spec
@@ -120,6 +126,7 @@ class Chief:
         state["rng"]["replicas"] = streams
         saved = self.store.save(trainer.step, state)
         self.guard.after_checkpoint(trainer.step)
+        self._keep_records()
         self.exporter.set("s3gan_checkpoint_last_success_timestamp_seconds", time.time(),
                           **self.labels)
         with replica_local(trainer.generator):

@@ -3,9 +3,9 @@ et al. 2019, section 4.2: go back to a checkpoint saved before the collapse) on 
 
 Rank 0 owns the :class:`~s3gan.train.rollback.CollapseGuard`: it alone sees the losses it logs,
 measures FID and writes checkpoints, so it alone detects collapse, restores its trainer and
-appends to ``rollbacks.json``. What it decided reaches the other replicas through one
-one-element broadcast per G step (a flag); only when the flag is up does rank 0 send the event
-itself: the restored checkpoint's state with the :class:`RollbackRecord` (every replica then
+appends to ``rollbacks.json``. Whether it decided anything reaches the other replicas as one
+of the step's flags (``rank_zero_decides``); only when that flag is up does rank 0 send the
+event itself: the restored checkpoint's state with the :class:`RollbackRecord` (every replica then
 holds the same networks, optimiser state and reduced learning rates, and its own sampling
 stream as saved), or the reason training must stop.
 """
@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
-from s3gan_workers.stages.replicas import broadcast_from_rank_zero, rank_zero_decides
+from s3gan_workers.stages.replicas import broadcast_from_rank_zero
 
 from s3gan.train.checkpoint import load
 from s3gan.train.rollback import CollapseError, CollapseGuard, RollbackRecord, restore
@@ -56,11 +55,9 @@ def watched(guard: CollapseGuard, observe: Callable[[], object]) -> Event | None
     return Rollback(record, load(guard.store.root / f"step-{record.restored_step:09d}"))
 
 
-def shared(event: Event | None, device: torch.device) -> Event | None:
-    """Rank 0's ``event`` on every replica: a flag each call, the event only when there is one."""
-    if not rank_zero_decides(event is not None, device):
-        return None
-    return broadcast_from_rank_zero(event)
+def shared(event: Event | None, flagged: bool) -> Event | None:
+    """Rank 0's ``event`` on every replica, sent only when rank 0 ``flagged`` one."""
+    return broadcast_from_rank_zero(event) if flagged else None
 
 
 def follow(trainer: Trainer, rollback: Rollback, rank: int) -> None:

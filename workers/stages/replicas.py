@@ -43,13 +43,14 @@ def average_gradients_after_backward(network: nn.Module) -> None:
             parameter.register_post_accumulate_grad_hook(hook)
 
 
-def rank_zero_decides(decision: bool, device: torch.device) -> bool:
-    """Rank 0's ``decision`` on every replica (wall-clock schedules differ between processes)."""
+def rank_zero_decides(decisions: tuple[bool, ...], device: torch.device) -> tuple[bool, ...]:
+    """Rank 0's ``decisions`` on every replica, in one broadcast (wall-clock schedules differ
+    between processes, and a step's decisions cost one collective however many there are)."""
     if not is_distributed():
-        return decision
-    flag = torch.tensor([1.0 if decision else 0.0], device=device)
-    dist.broadcast(flag, src=0)
-    return bool(flag.item())
+        return decisions
+    flags = torch.tensor([1.0 if d else 0.0 for d in decisions], device=device)
+    dist.broadcast(flags, src=0)
+    return tuple(bool(f) for f in flags.tolist())
 
 
 def gather_objects(value) -> list:

@@ -9,8 +9,9 @@ G's update. Rank 0 writes checkpoints to the project's store (verified on read, 
 resumed), hands each to Ray Train (which carries it to the run's storage, so a fresh cluster
 resumes too), logs scalars, exports metrics, reports progress to the experiment's status, and
 draws grids and curves as training goes. When Ray Train reports that a node of the run is
-about to be preempted (a drained node: on Kubernetes, a pod told to terminate), rank 0 saves a
-checkpoint at once and training goes on until the node goes; Ray Train then resumes from that
+about to be preempted (a drained node: on Kubernetes, a pod told to terminate; asked every few
+seconds, ``s3gan_workers.stages.preemption``), rank 0 saves a checkpoint at once and training
+goes on until the node goes; Ray Train then resumes from that
 checkpoint on the remaining or replacement nodes. Rank 0 also watches for collapse and rolls
 every replica back to its last known-good checkpoint (``s3gan_workers.stages.collapse``);
 collapse that may not be rolled back ends the stage with
@@ -36,6 +37,7 @@ from s3gan_workers.stages import labels, ray_train
 from s3gan_workers.stages.chief import FINAL, Chief
 from s3gan_workers.stages.collapse import Rollback, Stop, follow, shared
 from s3gan_workers.stages.context import StageContext, StageOutput
+from s3gan_workers.stages.preemption import PreemptionPoll
 from s3gan_workers.stages.replicas import (
     average_gradients,
     broadcast_from_rank_zero,
@@ -43,6 +45,7 @@ from s3gan_workers.stages.replicas import (
     rank_zero_decides,
 )
 from s3gan_workers.stages.run_files import CURVES, METRICS, MetricsLog, grid_name, torch_load
+from s3gan_workers.stages.store_records import restore_records
 from s3gan_workers.xla.backend import TpuXlaConfig
 from s3gan_workers.xla.slice import tpu_scaling_config
 
@@ -161,7 +164,7 @@ def _worker(job: dict) -> str | None:
     rank, world, device = replica.rank, replica.world, replica.device
     run = open_location(job["run_uri"], spec.storage)
     method = method_for(spec, run, job["labels"])
-    store, retention = rank_zero_store(job, spec) if rank == 0 else (None, None)
+    store, retention = rank_zero_store(job, spec, run) if rank == 0 else (None, None)
     state = resume_state(store, ray.train.get_checkpoint()) if rank == 0 else None
     state = broadcast_from_rank_zero(state)
     reader = training_reader(spec, method, state, rank, world)
@@ -169,7 +172,7 @@ def _worker(job: dict) -> str | None:
     cross_replica_batch_norms(trainer.generator)
     resume_replica(trainer, state, rank)
     chief = Chief(spec, job, run, trainer, store, retention, world) if rank == 0 else None
-    schedule = CheckpointSchedule(spec.training.checkpoint)
+    schedule, poll = CheckpointSchedule(spec.training.checkpoint), PreemptionPoll()
     steps, fault = spec.training.steps, job["fault"]
     saved_on_notice = False
     while trainer.step < steps:
@@ -178,7 +181,10 @@ def _worker(job: dict) -> str | None:
         at_point = at_evaluation_point(trainer.step, spec)
         event = (chief.stepped(terms, time.monotonic() - started, at_point)
                  if chief is not None else None)
-        event = shared(event, torch.device(device))
+        # The step's one collective: rank 0's three decisions, in one broadcast.
+        event_flagged, checkpoint_due, ask_for_notice = rank_zero_decides(
+            (event is not None, schedule.due(trainer.step), poll.due()), torch.device(device))
+        event = shared(event, event_flagged)
         if isinstance(event, Stop):
             if chief is not None:
                 chief.close()
@@ -187,14 +193,12 @@ def _worker(job: dict) -> str | None:
             if rank != 0:
                 follow(trainer, event, rank)
             continue
-        # A collective: every replica asks every step, and all get rank 0's answer.
-        notice = ray.train.get_preemption_info()
+        # A barrier across the workers, hence asked for only when rank 0 says so.
+        notice = ray.train.get_preemption_info() if ask_for_notice else None
         preempted = notice is not None and not saved_on_notice
         if preempted and chief is not None:
             chief.preempted(notice)
-        due = trainer.step == steps or preempted or rank_zero_decides(
-            schedule.due(trainer.step), torch.device(device))
-        if due:
+        if trainer.step == steps or preempted or checkpoint_due:
             _checkpoint(trainer, chief, rank)
             schedule.saved()
             saved_on_notice = saved_on_notice or preempted
@@ -229,13 +233,16 @@ def at_evaluation_point(step: int, spec: ExperimentSpec) -> bool:
     return step % spec.evaluation.every_steps == 0 and step < spec.training.steps
 
 
-def rank_zero_store(job: dict, spec: ExperimentSpec) -> tuple[CheckpointStore, Retention]:
+def rank_zero_store(job: dict, spec: ExperimentSpec,
+                    run: Location) -> tuple[CheckpointStore, Retention]:
     """The checkpoint store, sparing the checkpoints its retention record protects."""
     root = Path(job["checkpoints"])
     if job["scratch_store"]:
         # Node-local scratch may hold another run's checkpoints under the same key: what Ray
-        # Train carried to this run's storage is the only state that belongs to it.
+        # Train carried to this run's storage, and the records kept with it, are the only
+        # state that belongs to it.
         shutil.rmtree(root, ignore_errors=True)
+        restore_records(run, job["directory"], root)
     return checkpoint_store(root, spec)
 
 

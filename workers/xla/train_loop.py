@@ -47,7 +47,7 @@ def host_worker(job: dict) -> str | None:
     chief_host = ray.train.get_context().get_world_rank() == 0
     store = None
     if chief_host:
-        store, _ = train.rank_zero_store(job, spec)
+        store, _ = train.rank_zero_store(job, spec, open_location(job["run_uri"], spec.storage))
         train.adopt_carried(store, ray.train.get_checkpoint())
         (store.root / STOPPED).unlink(missing_ok=True)
     launch(replica_loop, job)
@@ -100,15 +100,16 @@ def _train(trainer: XlaTrainer, chief: Chief | None, spec: ExperimentSpec,
         event = (chief.stepped(terms, time.monotonic() - started,
                                train.at_evaluation_point(trainer.step, spec))
                  if chief is not None else None)
-        event = shared(event, device)
+        event_flagged, checkpoint_due = rank_zero_decides(
+            (event is not None, schedule.due(trainer.step)), device)
+        event = shared(event, event_flagged)
         if isinstance(event, Stop):
             return event.reason
         if isinstance(event, Rollback):
             if rank != 0:
                 follow(trainer, event, rank)
             continue
-        if trainer.step == spec.training.steps or rank_zero_decides(
-                schedule.due(trainer.step), device):
+        if trainer.step == spec.training.steps or checkpoint_due:
             streams = gather_objects(trainer.rng.get_state())
             if chief is not None:
                 chief.save(streams)

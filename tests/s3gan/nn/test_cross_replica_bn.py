@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import socket
 
 import pytest
 import torch
@@ -17,6 +16,7 @@ from s3gan.nn.cross_replica_bn import (
     replica_local,
 )
 from s3gan.nn.layers import Layers
+from tests.fixtures.s3server import free_port
 
 WORLD = 2
 
@@ -67,17 +67,11 @@ def _replica(rank: int, port: int, results: multiprocessing.Queue) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_two_replicas_equal_one_batch_norm_on_the_whole_batch_gradients_too():
     # Forked, so the replicas run this module's code without importing the test package.
     context = multiprocessing.get_context("fork")
-    queue, port = context.Queue(), _free_port()
+    queue, port = context.Queue(), free_port()
     replicas = [context.Process(target=_replica, args=(rank, port, queue))
                 for rank in range(WORLD)]
     for replica in replicas:
