@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from s3gan_workers import ray_session
+
+# Before any test module imports Ray: the tests' Ray clusters listen on 127.0.0.1 only.
+ray_session.embedded_on_loopback()
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -48,6 +52,7 @@ def ray_cluster(tmp_path_factory):
         _temp_dir=str(tmp_path_factory.mktemp("ray")), log_to_driver=False,
         runtime_env={"env_vars": S3_ENVIRONMENT | S3_CLIENT_ENVIRONMENT},
     )
+    assert context.address_info["gcs_address"].startswith("127.0.0.1:"), context.address_info
     try:
         yield context
     finally:

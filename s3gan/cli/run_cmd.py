@@ -20,8 +20,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options ``s3gan run`` shares with ``python -m s3gan_workers.pipeline``."""
-    parser.add_argument("--address", metavar="ADDR",
-                        help="an existing Ray cluster (default: start one on 127.0.0.1)")
+    # A Ray job's entrypoint gets its cluster's address in RAY_ADDRESS (Ray's job supervisor
+    # sets it, as for the operator's RayJobs), and must join that cluster, not start one.
+    parser.add_argument("--address", metavar="ADDR", default=os.environ.get("RAY_ADDRESS") or None,
+                        help="an existing Ray cluster (default: $RAY_ADDRESS, else start one on "
+                             "127.0.0.1)")
     parser.add_argument("--run-dir", metavar="DIR",
                         help="run directory, a path or s3:// URI "
                              "(default: storage.runs/<metadata.name>)")
@@ -42,6 +45,10 @@ def _run(args: argparse.Namespace) -> int:
     experiment = read_experiment(args.file)
     if experiment is None:
         return USAGE_ERROR
+    from s3gan_workers import ray_session
+
+    if not args.address:
+        ray_session.embedded_on_loopback()
     from s3gan_workers.pipeline import execute
 
     return execute(experiment, args.run_dir, args.address, args.num_cpus, args.metrics_port)

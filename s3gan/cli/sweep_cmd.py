@@ -45,6 +45,10 @@ def _sweep(args: argparse.Namespace) -> int:
         return 2
     scheduler = args.scheduler or (spec.sweep.scheduler if spec.sweep is not None else "none")
     print(f"{len(trials)} trial(s): " + "; ".join(t.name for t in trials))
+    from s3gan_workers import ray_session
+
+    if not args.address:
+        ray_session.embedded_on_loopback()
     from s3gan_workers.sweep import execute_sweep
 
     return execute_sweep(experiment, trials, scheduler, args.run_dir, args.address,

@@ -1,0 +1,89 @@
+"""`s3gan run`'s embedded Ray cluster: on 127.0.0.1 only, its files kept apart, and workers that
+print each line once and stay quiet about the missing state API."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROBE = """
+import json, logging, os, sys
+from s3gan_workers import ray_session
+
+ray_session.embedded_on_loopback()  # as `s3gan run` does, before Ray is imported
+import ray
+from s3gan_workers import pipeline
+from s3gan.data.storage import open_location
+
+temp_dir = pipeline.ray_temp_dir(open_location(sys.argv[1]))
+ray_session.connect(temp_dir, num_cpus=1)
+
+@ray.remote
+def worker_view():
+    return {"print_patch": os.environ.get("RAY_TRAIN_ENABLE_PRINT_PATCH"),
+            "checksums": os.environ.get("AWS_REQUEST_CHECKSUM_CALCULATION"),
+            "cleaner_level": logging.getLogger(ray_session.PLACEMENT_GROUP_CLEANER).level}
+
+view = ray.get(worker_view.remote())
+view["gcs_address"] = ray.get_runtime_context().gcs_address
+view["node_ip"] = ray.nodes()[0]["NodeManagerAddress"]
+view["temp_dir"] = temp_dir
+ray.shutdown()
+print(json.dumps(view))
+"""
+
+
+@pytest.mark.slow
+def test_the_embedded_cluster_keeps_its_files_apart_and_its_workers_are_set_up(tmp_path):
+    # tmp_path is too long for Ray's socket paths: the run's Ray files go to a short
+    # directory in /tmp named after the run, as `s3gan run` does for such run directories.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    done = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], env=environment,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    view = json.loads(done.stdout.strip().splitlines()[-1])
+    assert view["print_patch"] == "0"
+    assert view["checksums"] == "WHEN_REQUIRED"
+    assert view["cleaner_level"] == 40  # logging.ERROR, set by the worker set-up hook
+    assert view["node_ip"] == "127.0.0.1" and view["gcs_address"].startswith("127.0.0.1:")
+    temp_dir = Path(view["temp_dir"])
+    try:
+        assert temp_dir.parent == Path("/tmp") and temp_dir.name.startswith("s3gan-ray-")
+        assert list(temp_dir.glob("session_*/logs"))  # Ray's files went there
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+JOIN = """
+import json, sys
+from s3gan.cli.run_cmd import add_run_arguments
+import argparse
+parser = argparse.ArgumentParser()
+add_run_arguments(parser)
+args = parser.parse_args([])
+from s3gan_workers import ray_session
+import ray
+
+ray_session.connect(sys.argv[1], args.address, args.num_cpus)
+print(json.dumps({"address": args.address, "cpus": ray.cluster_resources().get("CPU"),
+                  "nodes": len(ray.nodes())}))
+"""
+
+
+@pytest.mark.slow
+def test_a_job_entrypoint_joins_the_cluster_in_ray_address_instead_of_starting_one(
+        ray_cluster, tmp_path):
+    # Ray's job supervisor gives a job's entrypoint its cluster's GCS address this way.
+    # The test cluster is on loopback, so this driver keeps single-machine mode too
+    # (inherited); a RayJob's RAY_ADDRESS is its head pod's routable address.
+    gcs = ray_cluster.address_info["gcs_address"]
+    done = subprocess.run([sys.executable, "-c", JOIN, str(tmp_path)],
+                          env={**os.environ, "RAY_ADDRESS": gcs},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    joined = json.loads(done.stdout.strip().splitlines()[-1])
+    assert joined == {"address": gcs, "cpus": 2.0, "nodes": 1}  # the test cluster's 2 CPUs
