@@ -24,6 +24,7 @@ from s3gan.train.xla_step import (  # noqa: E402
     compilations,
     xla_device,
 )
+from tests.fixtures.threads import one_intra_op_thread
 from tests.s3gan.train.conftest import real_batches, tiny_spec  # noqa: E402
 
 # XLA's CPU compiler fuses and reorders float32 arithmetic; over a few Adam steps of the tiny
@@ -37,10 +38,8 @@ def one_thread():
     # The XLA device must exist before the first eager backward: torch's autograd engine sizes
     # its per-device queues then, and an XLA backward after it fails an internal assert.
     xla_device()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_intra_op_thread():
+        yield
 
 
 def _eager(spec, start: int = 0) -> Trainer:

@@ -7,11 +7,11 @@ import signal
 
 import numpy as np
 import pytest
-import torch
 import yaml
 from PIL import Image
 
 from s3gan.cli.main import main
+from tests.fixtures.threads import one_intra_op_thread
 
 EXPERIMENT = {
     "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
@@ -30,10 +30,8 @@ EXPERIMENT = {
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_intra_op_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from s3gan.nn.biggan import Discriminator, Generator
 from s3gan.nn.ranges import from_uint8
 from s3gan.spec.methods import TRAITS, Method
 from s3gan.spec.model import Dataset, ExperimentSpec, Labels, Model, Training
+from tests.fixtures.threads import one_intra_op_thread
 
 CLASSES = 4
 CLUSTERS = 3
@@ -78,12 +79,8 @@ class Setup:
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    """These networks are too small to gain from intra-op threads; on a busy 2-core machine the
-    threads' contention makes each test several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_intra_op_thread():
+        yield
 
 
 @pytest.fixture(scope="module", params=list(Method), ids=lambda m: m.value)

@@ -10,6 +10,7 @@ import torch
 from s3gan.data.batch import Batch
 from s3gan.spec import parse_experiment
 from s3gan.spec.model import ExperimentSpec
+from tests.fixtures.threads import one_intra_op_thread
 
 
 def tiny_spec(seed: int = 3, **training) -> ExperimentSpec:
@@ -46,12 +47,8 @@ def real_batches(start: int = 0, size: int = 4, classes: int = 4) -> Iterator[Ba
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """Tiny networks gain nothing from intra-op threads, and lose a lot when the cores are
-    shared with other processes (OpenMP threads waiting on each other)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_intra_op_thread():
+        yield
 
 
 @pytest.fixture(name="tiny_spec")
