@@ -14,6 +14,8 @@ one random value per image:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -82,15 +84,22 @@ def cutout(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.T
 
 
 TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
+Transform = Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]
+
+
+def apply_policy(x: torch.Tensor, policy: tuple[str, ...], transforms: dict[str, Transform],
+                 field: str, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Apply the policy's ``transforms`` in order; an unknown name is an error naming the
+    spec's ``field``."""
+    unknown = [name for name in policy if name not in transforms]
+    if unknown:
+        raise ValueError(f"{field}: unknown transforms {unknown}; choose from {tuple(transforms)}")
+    for name in policy:
+        x = transforms[name](x, generator)
+    return x
 
 
 def diff_augment(x: torch.Tensor, policy: tuple[str, ...],
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """Apply the policy's transforms in order to images x [N, C, H, W] in [-1, 1]."""
-    unknown = [name for name in policy if name not in TRANSFORMS]
-    if unknown:
-        raise ValueError(f"training.diffAugment: unknown policies {unknown}; "
-                         f"choose from {POLICIES}")
-    for name in policy:
-        x = TRANSFORMS[name](x, generator)
-    return x
+    return apply_policy(x, policy, TRANSFORMS, "training.diffAugment", generator)

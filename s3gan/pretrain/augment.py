@@ -16,7 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-POLICIES = ("crop", "flip")
+from s3gan.augment import apply_policy
+
 CROP_PADDING_RATIO = 1 / 8
 
 
@@ -44,10 +45,4 @@ TRANSFORMS = {"crop": random_crop, "flip": random_flip}
 def augment(x: torch.Tensor, policy: tuple[str, ...],
             generator: torch.Generator | None = None) -> torch.Tensor:
     """Apply the policy's transforms in order (``pretraining.augment``)."""
-    unknown = [name for name in policy if name not in TRANSFORMS]
-    if unknown:
-        raise ValueError(f"pretraining.augment: unknown transforms {unknown}; "
-                         f"choose from {POLICIES}")
-    for name in policy:
-        x = TRANSFORMS[name](x, generator)
-    return x
+    return apply_policy(x, policy, TRANSFORMS, "pretraining.augment", generator)

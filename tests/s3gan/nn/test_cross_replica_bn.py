@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
 import torch
 import torch.distributed as dist
@@ -16,7 +14,7 @@ from s3gan.nn.cross_replica_bn import (
     replica_local,
 )
 from s3gan.nn.layers import Layers
-from tests.fixtures.s3server import free_port
+from tests.fixtures.process_group import run_replicas
 
 WORLD = 2
 
@@ -40,47 +38,31 @@ def _reference():
     return norm, y.detach(), x.grad, norm.weight.grad, norm.bias.grad
 
 
-def _replica(rank: int, port: int, results: multiprocessing.Queue) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                           world_size=WORLD)
-    try:
-        reference, *_ = _reference()
-        x, upstream = _inputs()
-        # Uneven shares: the global count, not the replica count, weighs each replica.
-        sizes = [2, x.shape[0] - 2]
-        mine = slice(sum(sizes[:rank]), sum(sizes[: rank + 1]))
-        x_local = x[mine].clone().requires_grad_(True)
-        norm = CrossReplicaBatchNorm2d(5, affine=True)
-        with torch.no_grad():
-            norm.weight.copy_(reference.weight)
-            norm.bias.copy_(reference.bias)
-        y = norm(x_local)
-        (y * upstream[mine]).sum().backward()
-        weight_grad, bias_grad = norm.weight.grad.clone(), norm.bias.grad.clone()
-        for grad in (weight_grad, bias_grad):  # a data-parallel trainer sums these too
-            dist.all_reduce(grad)
-        found = (y.detach(), x_local.grad, weight_grad, bias_grad, norm.running_mean,
-                 norm.running_var)
-        results.put((rank, tuple(t.numpy().copy() for t in found)))
-    finally:
-        dist.destroy_process_group()
+def _replica(rank: int) -> tuple:
+    reference, *_ = _reference()
+    x, upstream = _inputs()
+    # Uneven shares: the global count, not the replica count, weighs each replica.
+    sizes = [2, x.shape[0] - 2]
+    mine = slice(sum(sizes[:rank]), sum(sizes[: rank + 1]))
+    x_local = x[mine].clone().requires_grad_(True)
+    norm = CrossReplicaBatchNorm2d(5, affine=True)
+    with torch.no_grad():
+        norm.weight.copy_(reference.weight)
+        norm.bias.copy_(reference.bias)
+    y = norm(x_local)
+    (y * upstream[mine]).sum().backward()
+    weight_grad, bias_grad = norm.weight.grad.clone(), norm.bias.grad.clone()
+    for grad in (weight_grad, bias_grad):  # a data-parallel trainer sums these too
+        dist.all_reduce(grad)
+    found = (y.detach(), x_local.grad, weight_grad, bias_grad, norm.running_mean,
+             norm.running_var)
+    return tuple(t.numpy().copy() for t in found)
 
 
 @pytest.mark.slow
 def test_two_replicas_equal_one_batch_norm_on_the_whole_batch_gradients_too():
-    # Forked, so the replicas run this module's code without importing the test package.
-    context = multiprocessing.get_context("fork")
-    queue, port = context.Queue(), free_port()
-    replicas = [context.Process(target=_replica, args=(rank, port, queue))
-                for rank in range(WORLD)]
-    for replica in replicas:
-        replica.start()
     results = {rank: [torch.from_numpy(a) for a in arrays]
-               for rank, arrays in (queue.get(timeout=120) for _ in range(WORLD))}
-    for replica in replicas:
-        replica.join(timeout=30)
-        assert replica.exitcode == 0
+               for rank, arrays in run_replicas(_replica, WORLD).items()}
     reference, y, x_grad, weight_grad, bias_grad = _reference()
     torch.testing.assert_close(torch.cat([results[r][0] for r in range(WORLD)]), y)
     torch.testing.assert_close(torch.cat([results[r][1] for r in range(WORLD)]), x_grad)

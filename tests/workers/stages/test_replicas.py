@@ -1,12 +1,8 @@
 """Rank 0's decisions and objects reach every replica, and gradients are averaged, on a real
 two-process gloo group."""
 
-import multiprocessing
-import os
-
 import pytest
 import torch
-import torch.distributed as dist
 from s3gan_workers.stages.replicas import (
     average_gradients,
     broadcast_from_rank_zero,
@@ -14,44 +10,25 @@ from s3gan_workers.stages.replicas import (
     rank_zero_decides,
 )
 
-from tests.fixtures.s3server import free_port
-
-WORLD = 2
+from tests.fixtures.process_group import run_replicas
 
 
-def _replica(rank: int, port: int, results: multiprocessing.Queue) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
-    try:
-        decisions = (True, False, True) if rank == 0 else (False, True, False)
-        layer = torch.nn.Linear(2, 1, bias=False)
-        layer.weight.grad = torch.full((1, 2), float(rank + 1))
-        average_gradients(layer)
-        results.put((rank, {
-            "decided": rank_zero_decides(decisions, torch.device("cpu")),
-            "object": broadcast_from_rank_zero({"from": rank}),
-            "gathered": gather_objects(rank * 10),
-            "gradient": layer.weight.grad.tolist(),
-        }))
-    finally:
-        dist.destroy_process_group()
+def _replica(rank: int) -> dict:
+    decisions = (True, False, True) if rank == 0 else (False, True, False)
+    layer = torch.nn.Linear(2, 1, bias=False)
+    layer.weight.grad = torch.full((1, 2), float(rank + 1))
+    average_gradients(layer)
+    return {
+        "decided": rank_zero_decides(decisions, torch.device("cpu")),
+        "object": broadcast_from_rank_zero({"from": rank}),
+        "gathered": gather_objects(rank * 10),
+        "gradient": layer.weight.grad.tolist(),
+    }
 
 
 @pytest.fixture(scope="module")
 def two_replicas():
-    # Forked, so the replicas run this module's code without importing the test package.
-    context = multiprocessing.get_context("fork")
-    results, port = context.Queue(), free_port()
-    replicas = [context.Process(target=_replica, args=(rank, port, results))
-                for rank in range(WORLD)]
-    for replica in replicas:
-        replica.start()
-    gathered = dict(results.get(timeout=120) for _ in range(WORLD))
-    for replica in replicas:
-        replica.join(timeout=30)
-        assert replica.exitcode == 0
-    return gathered
+    return run_replicas(_replica, world=2)
 
 
 def test_every_replica_gets_rank_zeros_decisions_in_one_tuple(two_replicas):
