@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--base-learning-rate", type=float, default=0.1)
     parser.add_argument("--fraction", type=float, default=0.1, help="S²L labelled fraction")
+    parser.add_argument("--gamma", type=float, default=0.5, help="γ of eq. 2 (paper: 0.5)")
     parser.add_argument("--augment", nargs="*", choices=("crop", "flip"), default=["crop", "flip"],
                         help="pretraining.augment; none: --augment")
     parser.add_argument("--clusters", type=int, default=50)
@@ -116,7 +117,7 @@ def main() -> None:
         p = Pretraining(depth=26, widening=args.widening, epochs=args.epochs,
                         batch_size=args.batch, unlabelled_per_batch=unlabelled,
                         base_learning_rate=args.base_learning_rate, warmup_epochs=0,
-                        augment=tuple(args.augment),
+                        augment=tuple(args.augment), gamma=args.gamma,
                         decay_epochs=(args.epochs - 1,) if args.epochs > 1 else ())
         steps = steps_per_epoch(int((~mask).sum()), unlabelled)
         batches = mixed_batches(train_x, train_y, mask, args.batch, unlabelled, args.seed)
@@ -128,11 +129,19 @@ def main() -> None:
         accuracy = np.mean([r.rotation_accuracy for r in history[-quarter:]])
         print(f"{objective}: {len(history)} steps, rotation loss {before:.3f} → {after:.3f}, "
               f"rotation accuracy {accuracy:.3f}", flush=True)
+        if objective == "s2l":
+            first = np.mean([r.classification for r in history[:quarter]])
+            last = np.mean([r.classification for r in history[-quarter:]])
+            print(f"s2l: class term (γ = {args.gamma}) {first:.3f} → {last:.3f}", flush=True)
         report(objective, f, started)
         if objective == "s2l":
             predicted = infer_s2l_labels(f, in_chunks(test_x, 512), soft=False, device="cpu")
             accuracy = label_accuracy(predicted, test_y)
-            print(f"s2l: c_S2L accuracy {accuracy:.3f} on t10k", flush=True)
+            seen = infer_s2l_labels(f, in_chunks(train_x[labelled], 512), soft=False,
+                                    device="cpu")
+            print(f"s2l: c_S2L accuracy {accuracy:.3f} on t10k, "
+                  f"{label_accuracy(seen, train_y[labelled]):.3f} on its labelled train images",
+                  flush=True)
         else:
             kmeans = MiniBatchKMeans(args.clusters, batch_size=256, seed=args.seed)
             clusters: InferredLabels = infer_cluster_labels(
