@@ -67,8 +67,8 @@ def main() -> None:
     parser.add_argument("--base-learning-rate", type=float, default=0.1)
     parser.add_argument("--fraction", type=float, default=0.1, help="S²L labelled fraction")
     parser.add_argument("--gamma", type=float, default=0.5, help="γ of eq. 2 (paper: 0.5)")
-    parser.add_argument("--augment", nargs="*", choices=("crop", "flip"), default=["crop", "flip"],
-                        help="pretraining.augment; none: --augment")
+    parser.add_argument("--augment", nargs="*", choices=("crop", "flip"), default=[],
+                        help="pretraining.augment, e.g. --augment crop flip (default: none)")
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", nargs="+", choices=("random", "rotation", "s2l"),

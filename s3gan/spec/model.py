@@ -88,8 +88,9 @@ class Pretraining(Section):
     momentum: Probability = 0.9  # ours: paper silent; Goyal et al. (2017), which it follows
     weight_decay: float = Field(1e-4, ge=0.0)  # ours: paper silent; Goyal et al. (2017)
     gamma: float = Field(0.5, ge=0.0)  # paper: γ = 0.5 in eq. 2
-    # ours: paper silent; S⁴L (Zhai et al. 2019), whose eq. 2 this is, uses crops and flips.
-    augment: tuple[Literal["crop", "flip"], ...] = ("crop", "flip")
+    # Paper silent, so off; S⁴L (Zhai et al. 2019), whose eq. 2 this is, uses crops and flips.
+    # At CPU scale (≤ 8 epochs) they cost c_S2L and k-means label accuracy (docs/pretraining.md).
+    augment: tuple[Literal["crop", "flip"], ...] = ()
 
 
 class Ema(Section):
