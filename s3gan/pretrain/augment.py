@@ -1,8 +1,8 @@
 """Augmentation of F's pretraining images: random crops and horizontal flips.
 
-The paper is silent on F's preprocessing; S⁴L (Zhai et al. 2019), whose S⁴L-Rotation eq. 2
-is, trains on random crops and horizontal flips. Without them, the few labelled images of
-eq. 2's class term are fitted to exhaustion within a few epochs (docs/pretraining.md).
+The paper is silent on F's preprocessing, so ``pretraining.augment`` is off by default; S⁴L
+(Zhai et al. 2019), whose S⁴L-Rotation eq. 2 is, trains on random crops and horizontal flips.
+What they do to F's labels at CPU scale is measured in docs/pretraining.md.
 
 Images are [N, C, H, W] floats; each transform draws one value per image:
 - "crop": a window of the image's own size from the image edge-padded by 1/8 of its size on
