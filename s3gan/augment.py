@@ -15,6 +15,7 @@ one random value per image:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -56,19 +57,36 @@ def color(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Te
     return contrast(saturation(brightness(x, generator), generator), generator)
 
 
-def translation(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    n, _, h, w = x.shape
+def random_shift(x: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image integer shifts (dy, dx), each uniform in ±1/8 of the image size."""
+    _, _, h, w = x.shape
     max_dy, max_dx = int(h * TRANSLATION_RATIO + 0.5), int(w * TRANSLATION_RATIO + 0.5)
-    dy = _integers(n, -max_dy, max_dy, x, generator)
-    dx = _integers(n, -max_dx, max_dx, x, generator)
-    # Output pixel (i, j) reads input (i - dy, j - dx); reads outside the image hit the
-    # one-pixel zero border added by the padding.
-    padded = F.pad(x, (1, 1, 1, 1))
-    rows = (torch.arange(h, device=x.device)[None, :] - dy[:, None]).clamp(-1, h) + 1
-    cols = (torch.arange(w, device=x.device)[None, :] - dx[:, None]).clamp(-1, w) + 1
+    dy = _integers(x.shape[0], -max_dy, max_dy, x, generator)
+    dx = _integers(x.shape[0], -max_dx, max_dx, x, generator)
+    return dy, dx
+
+
+def shifted(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor,
+            border: Literal["zeros", "edge"]) -> torch.Tensor:
+    """Image i moved by (dy[i], dx[i]) pixels; the uncovered pixels are zero, or repeat the
+    nearest edge pixel."""
+    n, _, h, w = x.shape
+    # Output pixel (i, j) reads input (i - dy, j - dx), clamped into the image, or onto the
+    # one-pixel zero border that the padding adds.
+    outside = 1 if border == "zeros" else 0
+    padded = F.pad(x, (1, 1, 1, 1)) if outside else x
+    rows = (torch.arange(h, device=x.device)[None, :] - dy[:, None]).clamp(
+        -outside, h - 1 + outside) + outside
+    cols = (torch.arange(w, device=x.device)[None, :] - dx[:, None]).clamp(
+        -outside, w - 1 + outside) + outside
     batch = torch.arange(n, device=x.device)[:, None, None]
-    shifted = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
-    return shifted.permute(0, 3, 1, 2)
+    moved = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
+    return moved.permute(0, 3, 1, 2)
+
+
+def translation(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    return shifted(x, *random_shift(x, generator), border="zeros")
 
 
 def cutout(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

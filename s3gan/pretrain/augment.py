@@ -14,24 +14,13 @@ Images are [N, C, H, W] floats; each transform draws one value per image:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from s3gan.augment import apply_policy
-
-CROP_PADDING_RATIO = 1 / 8
+from s3gan.augment import apply_policy, random_shift, shifted
 
 
 def random_crop(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    n, _, h, w = x.shape
-    pad_y, pad_x = int(h * CROP_PADDING_RATIO + 0.5), int(w * CROP_PADDING_RATIO + 0.5)
-    padded = F.pad(x, (pad_x, pad_x, pad_y, pad_y), mode="replicate")
-    top = torch.randint(0, 2 * pad_y + 1, (n, 1), generator=generator).to(x.device)
-    left = torch.randint(0, 2 * pad_x + 1, (n, 1), generator=generator).to(x.device)
-    rows = top + torch.arange(h, device=x.device)
-    cols = left + torch.arange(w, device=x.device)
-    batch = torch.arange(n, device=x.device)[:, None, None]
-    cropped = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
-    return cropped.permute(0, 3, 1, 2)
+    # A window of the edge-padded image is the image shifted with its edge pixels repeated.
+    return shifted(x, *random_shift(x, generator), border="edge")
 
 
 def random_flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

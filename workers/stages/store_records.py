@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from s3gan.data.storage import Location
+from s3gan.data.storage import Location, open_location
 from s3gan.train.retention import RECORD as RETENTION
 from s3gan.train.rollback import LOG as ROLLBACKS
 
@@ -29,8 +29,7 @@ def keep_records(root: Path, run: Location, directory: str) -> None:
 def restore_records(run: Location, directory: str, root: Path) -> None:
     """Put the records kept in ``directory`` of the run into the store at ``root``."""
     root.mkdir(parents=True, exist_ok=True)
+    store = open_location(str(root))
     for name in RECORDS:
         if run.exists(f"{directory}/{name}"):
-            partial = root / f"{name}.partial"
-            partial.write_bytes(run.read_bytes(f"{directory}/{name}"))
-            partial.replace(root / name)
+            store.write_whole(name, run.read_bytes(f"{directory}/{name}"))
