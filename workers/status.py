@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from s3gan_workers.interval import Interval
 from urllib3.exceptions import HTTPError
 
 from s3gan.spec import GROUP, PLURAL, VERSION
@@ -133,16 +134,11 @@ class ThrottledReporter:
 
     def __init__(self, reporter: StatusReporter, min_interval: float = MIN_INTERVAL_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
-        self.reporter, self.min_interval, self.clock = reporter, min_interval, clock
-        self._last: float | None = None
+        self.reporter, self.interval = reporter, Interval(min_interval, clock)
 
     def report(self, progress: Progress) -> bool:
         """True when the API server accepted this report; False when refused, held back, or
         there is no cluster."""
-        if not self.reporter.active:
+        if not self.reporter.active or not self.interval.due():
             return False
-        now = self.clock()
-        if self._last is not None and now - self._last < self.min_interval:
-            return False
-        self._last = now
         return self.reporter.report(progress)

@@ -13,20 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from s3gan_workers.interval import Interval
+
 POLL_SECONDS = 5.0
 
 
-class PreemptionPoll:
+class PreemptionPoll(Interval):
+    """Due every ``every_seconds``, the first time one interval after it starts."""
+
     def __init__(self, every_seconds: float = POLL_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
-        self._every = every_seconds
-        self._clock = clock
-        self._last = clock()
-
-    def due(self) -> bool:
-        """Whether to ask now; a True starts the next interval."""
-        now = self._clock()
-        if now - self._last < self._every:
-            return False
-        self._last = now
-        return True
+        super().__init__(every_seconds, clock, first_at_once=False)
