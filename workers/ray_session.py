@@ -33,11 +33,12 @@ def quiet_without_state_api() -> None:
     logging.getLogger(PLACEMENT_GROUP_CLEANER).setLevel(logging.ERROR)
 
 
-def embedded_on_loopback() -> None:
+def embedded_on_loopback(address: str | None = None) -> None:
     """Before Ray is imported: an embedded cluster started by this process listens on
-    127.0.0.1 only (its workers, started by it, inherit the setting). Not for a driver of an
-    existing cluster, whose nodes must reach it on a routable address."""
-    os.environ.setdefault(SINGLE_MACHINE, "0")
+    127.0.0.1 only (its workers, started by it, inherit the setting). Nothing when ``address``
+    names an existing cluster, whose nodes must reach this driver on a routable address."""
+    if not address:
+        os.environ.setdefault(SINGLE_MACHINE, "0")
 
 
 def connect(temp_dir: str, address: str | None = None, num_cpus: int | None = None) -> None:

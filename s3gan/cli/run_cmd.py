@@ -47,8 +47,7 @@ def _run(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     from s3gan_workers import ray_session
 
-    if not args.address:
-        ray_session.embedded_on_loopback()
+    ray_session.embedded_on_loopback(args.address)
     from s3gan_workers.pipeline import execute
 
     return execute(experiment, args.run_dir, args.address, args.num_cpus, args.metrics_port)

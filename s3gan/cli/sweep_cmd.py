@@ -47,8 +47,7 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"{len(trials)} trial(s): " + "; ".join(t.name for t in trials))
     from s3gan_workers import ray_session
 
-    if not args.address:
-        ray_session.embedded_on_loopback()
+    ray_session.embedded_on_loopback(args.address)
     from s3gan_workers.sweep import execute_sweep
 
     return execute_sweep(experiment, trials, scheduler, args.run_dir, args.address,

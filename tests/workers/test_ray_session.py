@@ -87,3 +87,13 @@ def test_a_job_entrypoint_joins_the_cluster_in_ray_address_instead_of_starting_o
     assert done.returncode == 0, done.stderr[-3000:]
     joined = json.loads(done.stdout.strip().splitlines()[-1])
     assert joined == {"address": gcs, "cpus": 2.0, "nodes": 1}  # the test cluster's 2 CPUs
+
+
+def test_single_machine_mode_is_for_embedded_clusters_only(monkeypatch):
+    from s3gan_workers import ray_session
+
+    monkeypatch.delenv(ray_session.SINGLE_MACHINE, raising=False)
+    ray_session.embedded_on_loopback("10.0.0.7:6379")  # a driver of an existing cluster
+    assert ray_session.SINGLE_MACHINE not in os.environ
+    ray_session.embedded_on_loopback(None)
+    assert os.environ[ray_session.SINGLE_MACHINE] == "0"
