@@ -19,7 +19,16 @@ from typing import Any
 import yaml
 from s3gan_operator.schema import structural_schema
 
-from s3gan.spec import GROUP, IMMUTABLE_FIELDS, KIND, PLURAL, RULES, VERSION, ExperimentSpec
+from s3gan.spec import (
+    GROUP,
+    IMMUTABLE_FIELDS,
+    KIND,
+    PLURAL,
+    RULES,
+    SWEEP_PARAMETERS,
+    VERSION,
+    ExperimentSpec,
+)
 from s3gan.spec.model import Metadata
 
 SINGULAR = KIND.lower()
@@ -95,9 +104,29 @@ PRINTER_COLUMNS = [
 ]
 
 
+GRID_VALUES_LIMIT = 256  # values per sweep parameter
+
+
+def grid_schema() -> dict[str, Any]:
+    """``sweep.grid`` typed per parameter: a non-empty list of the values of the field it sets
+    (``beta`` → ``training.beta``'s type and range), so the API server checks each value and
+    refuses an unknown parameter (strict field validation) or an empty list."""
+    typed = structural_schema(ExperimentSpec, {"sweep.grid": {"type": "object"}})
+    properties = {}
+    for parameter, field in SWEEP_PARAMETERS.items():
+        node = typed
+        for key in field.split("."):
+            node = node["properties"][key]
+        value = {k: v for k, v in node.items() if k not in ("default", "x-kubernetes-validations")}
+        properties[parameter] = {"type": "array", "minItems": 1, "maxItems": GRID_VALUES_LIMIT,
+                                 "items": value}
+    return {"type": "object", "default": {}, "properties": properties,
+            "description": "sweep parameter → its values (a Ray Tune grid search)"}
+
+
 def spec_schema() -> dict[str, Any]:
     """``spec``'s schema with the cross-field rules and the immutability transition rules."""
-    schema = structural_schema(ExperimentSpec)
+    schema = structural_schema(ExperimentSpec, {"sweep.grid": grid_schema()})
     for field in IMMUTABLE_FIELDS:
         schema["properties"][field]["x-kubernetes-validations"] = [{
             "rule": "self == oldSelf",
@@ -110,7 +139,7 @@ def spec_schema() -> dict[str, Any]:
             "fieldPath": rule.path.removeprefix("spec"),
             "reason": "FieldValueInvalid",
         }
-        for rule in RULES
+        for rule in RULES if rule.cel is not None
     ]
     return schema
 

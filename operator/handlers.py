@@ -1,14 +1,19 @@
 """kopf handlers: events in, renders applied, status and events out. No decisions live here
 that ``render`` or ``progress`` could make.
 
-- create / resume: validate, render, create-or-adopt each child (idempotent: a restarted
-  operator adopts what exists and duplicates nothing);
+- create / resume: validate, check what the experiment borrows (image, ServiceAccount,
+  Secret), render, create each child or take the one it already controls (idempotent: a
+  restarted operator duplicates nothing); a finished experiment is left as it is on resume;
 - update of ``spec``: the same, then refresh the mounted experiment file and follow
   ``spec.suspend`` (a spec fixed after a rejection gets its children now);
 - RayJob events: the experiment's phase and conditions follow the RayJob's status (this
-  handler is their only writer), with a Kubernetes event on each phase transition;
-- delete: remove the children (owner references would too; this does it now), and never keep
-  the finalizer once its few retries are spent, so a deleted experiment cannot wedge.
+  handler is their only writer), with a Kubernetes event on each phase transition; a RayJob
+  deleted by hand while its experiment is unfinished is created again;
+- delete: nothing to undo. Children carry owner references, so garbage collection removes
+  them, and the experiment holds no finalizer: deleting it never waits on the operator.
+
+A child the API server refuses (quota, admission) fails the experiment with the server's reason
+and an event, and is retried with exponential backoff.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ from typing import Any
 import kopf
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from s3gan_operator import metrics
-from s3gan_operator.kube import ForeignOwnerError, Kube
-from s3gan_operator.progress import status_for_rejected_spec, status_from_ray_job
+from s3gan_operator.kube import ChildError, ForeignOwnerError, Kube
+from s3gan_operator.progress import (
+    failed_by_operator,
+    status_for_rejected_spec,
+    status_from_ray_job,
+)
 from s3gan_operator.render import (
     MANAGED_BY,
     QUEUE_LABEL,
@@ -39,8 +48,13 @@ EXPERIMENTS = (GROUP, VERSION, PLURAL)
 RAYJOBS = ("ray.io", "v1", "rayjobs")
 CHILD_KINDS = (("v1", "ConfigMap"), ("v1", "ServiceAccount"),
                ("rbac.authorization.k8s.io/v1", "Role"),
-               ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("ray.io/v1", "RayJob"),
-               (API_VERSION, KIND))
+               ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+               ("networking.k8s.io/v1", "NetworkPolicy"), ("ray.io/v1", "RayJob"),
+               (API_VERSION, KIND), ("authorization.k8s.io/v1", "SelfSubjectAccessReview"))
+FINISHED = ("Succeeded", "Failed")
+BACKOFF_SECONDS, BACKOFF_LIMIT_SECONDS = 5, 300
+# What a namespace admin grants the operator to let experiments use an object (docs/operator.md).
+USE = ("use", GROUP)
 
 
 def _now() -> str:
@@ -61,7 +75,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration")
-    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.persistence.finalizer = f"{GROUP}/finalizer"  # only removed from older objects
     try:
         memo.settings = OperatorSettings.from_env(os.environ)
         memo.kube = await Kube.connect(CHILD_KINDS)
@@ -69,7 +83,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
         raise kopf.PermanentError(str(e)) from None  # stop the operator: retrying cannot help
     memo.phases = {}
     memo.exporter = metrics.operator_exporter()
-    memo.exporter.start(memo.settings.metrics_port, addr="0.0.0.0")  # scraped from other pods
+    memo.exporter.start(memo.settings.metrics_port, addr=memo.settings.metrics_address)
 
 
 @kopf.on.cleanup()
@@ -93,66 +107,105 @@ def _children(body: kopf.Body, memo: kopf.Memo) -> Children:
     return render(owner, experiment.spec, memo.settings)
 
 
-def _reject(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, error: Exception) -> None:
-    problems = str(error)
-    patch.status.update(status_for_rejected_spec(problems, dict(body.status), _now()))
+def _fail(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, reason: str, problems: str,
+          valid: bool = False) -> None:
+    previous = dict(body.status)
+    patch.status.update(status_for_rejected_spec(problems, previous, _now(), reason, valid))
     patch.status["observedGeneration"] = body.metadata.get("generation")
-    kopf.warn(body, reason="SpecRejected", message=problems)
+    kopf.warn(body, reason=reason, message=problems)
     _record_phase(memo, body.metadata.uid, "Failed")
 
 
+async def _borrowing_problems(body: kopf.Body, memo: kopf.Memo, children: Children) -> list[str]:
+    """The ServiceAccount and Secret the spec names, unless the namespace allowed them."""
+    credentials = body["spec"].get("storage", {}).get("credentials", {})
+    namespace = body["metadata"]["namespace"]
+    asked = [("spec.storage.credentials.serviceAccount", "serviceaccounts", "ServiceAccount",
+              credentials.get("serviceAccount")),
+             ("spec.storage.credentials.secretName", "secrets", "Secret",
+              credentials.get("secretName"))]
+    asked = [a for a in asked if a[3]]
+    allowed = await asyncio.gather(*(memo.kube.may(*USE, resource, name, namespace)
+                                     for _, resource, _, name in asked))
+    return [f"{field}: {kind} {name!r} is not allowed for s3gan experiments in namespace "
+            f"{namespace}; a namespace admin allows it by granting the operator the verb "
+            f"'use' on {resource}.{GROUP} with resourceNames [{name}] (docs/operator.md)"
+            for (field, resource, kind, name), ok in zip(asked, allowed, strict=True) if not ok]
+
+
 async def _apply(body: kopf.Body, memo: kopf.Memo, wanted: dict[str, Any]) -> dict[str, Any]:
-    try:
-        live, created = await memo.kube.create_or_adopt(wanted)
-    except ForeignOwnerError as e:
-        kopf.warn(body, reason="NameTaken", message=str(e))
-        raise kopf.PermanentError(str(e)) from None
+    live, created = await memo.kube.create_or_take(wanted)
     if created:
         kopf.info(body, reason="Created", message=f"{wanted['kind']} {wanted['metadata']['name']}")
     return live
 
 
-async def _reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -> Children | None:
-    """Create what is missing, adopt what exists; None when the spec was rejected."""
+async def _create_children(body: kopf.Body, memo: kopf.Memo,
+                           children: Children) -> dict[str, Any]:
+    """Each wave together, in RBAC's order; the live RayJob."""
+    for wave in children.waves():
+        live = await asyncio.gather(*(_apply(body, memo, child) for child in wave))
+    return live[-1]
+
+
+async def _reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo,
+                     retry: int = 0) -> Children | None:
+    """Create what is missing, take what exists; None when the experiment was refused."""
     try:
         children = _children(body, memo)
     except (SpecError, RenderError) as e:
-        _reject(body, patch, memo, e)
+        _fail(body, patch, memo, "SpecRejected", str(e))
         return None
-    await asyncio.gather(*(_apply(body, memo, child) for child in children.dependencies()))
-    live = await _apply(body, memo, children.ray_job)
+    problems = await _borrowing_problems(body, memo, children)
+    if problems:
+        _fail(body, patch, memo, "NotAllowed", "\n".join(problems))
+        return None
+    try:
+        live = await _create_children(body, memo, children)
+    except ForeignOwnerError as e:
+        _fail(body, patch, memo, "NameTaken", str(e))
+        return None
+    except ChildError as e:
+        _fail(body, patch, memo, "ChildRefused", str(e), valid=True)
+        delay = min(BACKOFF_LIMIT_SECONDS, BACKOFF_SECONDS * 2 ** retry)
+        raise kopf.TemporaryError(str(e), delay=delay) from None
     status = {"rayJobName": live["metadata"]["name"],
               "observedGeneration": body.metadata.get("generation")}
     previous = dict(body.status)
     # The phase and conditions have one writer, the RayJob event handler, which sees the
     # RayJob's creation (or, after a restart, its listing) next; writing them here could race
-    # it. The exception: a spec fixed after a rejection, whose RayJob may have nothing new.
-    if any(c.get("type") == "Valid" and c.get("status") == "False"
-           for c in previous.get("conditions", [])):
+    # it. The exception: an experiment the operator itself failed (a rejected spec, a refused
+    # child), whose RayJob may have nothing new to report.
+    if failed_by_operator(previous):
         status.update(status_from_ray_job(live, previous, _now()))
     patch.status.update(status)
     return children
 
 
 @kopf.on.create(*EXPERIMENTS)
-async def create(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+async def create(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, retry: int,
+                 **_: Any) -> None:
     with metrics.observe(memo.exporter, "create"):
-        await _reconcile(body, patch, memo)
+        await _reconcile(body, patch, memo, retry)
 
 
 @kopf.on.resume(*EXPERIMENTS)
-async def resume(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+async def resume(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, retry: int,
+                 **_: Any) -> None:
     with metrics.observe(memo.exporter, "resume"):
         if body.metadata.get("deletionTimestamp"):
-            return  # the delete handler finishes it
-        await _reconcile(body, patch, memo)
+            return
+        if body.status.get("phase") in FINISHED and not failed_by_operator(dict(body.status)):
+            _record_phase(memo, body.metadata.uid, body.status["phase"])
+            return  # finished: its RayJob may be gone (TTL); nothing is started again
+        await _reconcile(body, patch, memo, retry)
 
 
 @kopf.on.update(*EXPERIMENTS, field="spec")
 async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, new: Any,
-                 **_: Any) -> None:
+                 retry: int, **_: Any) -> None:
     with metrics.observe(memo.exporter, "update"):
-        children = await _reconcile(body, patch, memo)
+        children = await _reconcile(body, patch, memo, retry)
         if children is None:
             return
         config_map, job = children.config_map, children.ray_job
@@ -168,25 +221,14 @@ async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, 
         kopf.info(body, reason="Updated", message="experiment file refreshed")
 
 
-@kopf.on.delete(*EXPERIMENTS, retries=3, backoff=2, timeout=60)
+@kopf.on.delete(*EXPERIMENTS, optional=True)  # optional: no finalizer, deletion never waits
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    with metrics.observe(memo.exporter, "delete"):
-        _record_phase(memo, body.metadata.uid, None)
-        try:
-            children = _children(body, memo)
-        except (SpecError, RenderError):
-            return  # nothing was created for a spec that never rendered
-        for child in reversed(children.in_creation_order()):
-            meta = child["metadata"]
-            await memo.kube.delete(child["apiVersion"], child["kind"], meta["name"],
-                                   meta["namespace"])
+    _record_phase(memo, body.metadata.uid, None)
 
 
 @kopf.on.event(*RAYJOBS, labels=MANAGED_BY)
 async def ray_job_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo,
                         **_: Any) -> None:
-    if event["type"] == "DELETED":
-        return
     with metrics.observe(memo.exporter, "rayjob"):
         # Trust the controller reference, not the label: anyone may label a RayJob.
         owner = next((r for r in body.metadata.get("ownerReferences") or []
@@ -200,6 +242,9 @@ async def ray_job_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo,
                 or experiment["metadata"].get("deletionTimestamp")):
             return
         previous = experiment.get("status") or {}
+        if event["type"] == "DELETED":
+            await _recreate(experiment, memo, previous)
+            return
         status = status_from_ray_job(dict(body), previous, _now())
         _record_phase(memo, experiment["metadata"]["uid"], status["phase"])  # also after restarts
         if all(previous.get(k) == v for k, v in status.items()):
@@ -211,3 +256,18 @@ async def ray_job_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo,
             kopf.event(experiment, type=kind, reason=status["phase"],
                        message=status["message"] or f"RayJob {body.metadata.name}")
 
+
+
+async def _recreate(experiment: dict[str, Any], memo: kopf.Memo, previous: dict[str, Any]) -> None:
+    """A RayJob deleted by hand while its experiment runs: create it again (the pipeline resumes
+    from storage). A finished experiment keeps its phase and gets no new job."""
+    if previous.get("phase") in FINISHED and not failed_by_operator(previous):
+        return
+    try:
+        children = _children(experiment, memo)
+    except (SpecError, RenderError):
+        return
+    live, created = await memo.kube.create_or_take(children.ray_job)
+    if created:
+        kopf.event(experiment, type="Warning", reason="Recreated",
+                   message=f"RayJob {live['metadata']['name']} was deleted; created it again")

@@ -1,25 +1,43 @@
 """The few Kubernetes calls the operator makes, asynchronous, through the client's DynamicClient.
 
-Children are created, or, when one already exists (a restart, a retry), adopted: the
-experiment's owner reference and labels are merged into it and nothing else is changed, so a
-resumed operator never duplicates or rewrites a running RayJob.
+Children are created, or, when one already exists (a restart, a retry), taken as they are if the
+experiment controls them, so a resumed operator never duplicates or rewrites a running RayJob.
+An object of the same name that the experiment does not control is never adopted: it may be a
+Role or a RayJob someone else wrote, and the experiment would borrow it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
 from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, ResourceNotFoundError
+from kubernetes.dynamic.exceptions import (
+    ApiException,
+    ConflictError,
+    NotFoundError,
+    ResourceNotFoundError,
+)
 
 MERGE = "application/merge-patch+json"
 
 
 class ForeignOwnerError(RuntimeError):
-    """A child's name is taken by an object another controller owns."""
+    """A child's name is taken by an object the experiment does not control."""
+
+
+class ChildError(RuntimeError):
+    """The API server refused a child (quota, admission, RBAC); the message says why."""
+
+
+def _reason(error: ApiException) -> str:
+    try:
+        return json.loads(error.body)["message"]
+    except (TypeError, ValueError, KeyError):
+        return str(error.reason)
 
 
 def _load_configuration() -> client.ApiClient:
@@ -71,17 +89,19 @@ class Kube:
                                           namespace=namespace, content_type=MERGE)
         return patched.to_dict()
 
-    async def delete(self, api_version: str, kind: str, name: str, namespace: str) -> bool:
-        """Delete in the foreground (dependents first); False when it was already gone."""
-        resource = self._resource(api_version, kind)
-        try:
-            await asyncio.to_thread(resource.delete, name=name, namespace=namespace,
-                                    body={"propagationPolicy": "Foreground"})
-        except NotFoundError:
-            return False
-        return True
+    async def may(self, verb: str, group: str, resource: str, name: str,
+                  namespace: str) -> bool:
+        """Whether the operator's own identity may ``verb`` the object (SelfSubjectAccessReview,
+        which every authenticated identity may ask)."""
+        review = self._resource("authorization.k8s.io/v1", "SelfSubjectAccessReview")
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": {"namespace": namespace, "verb": verb,
+                                                "group": group, "resource": resource,
+                                                "name": name}}}
+        answer = await asyncio.to_thread(review.create, body=body)
+        return bool(answer.to_dict().get("status", {}).get("allowed"))
 
-    async def create_or_adopt(self, wanted: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    async def create_or_take(self, wanted: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """The live object and whether it was created now."""
         meta = wanted["metadata"]
         resource = self._resource(wanted["apiVersion"], wanted["kind"])
@@ -91,24 +111,18 @@ class Kube:
             return created.to_dict(), True
         except ConflictError:
             pass
+        except ApiException as e:
+            raise ChildError(f"{wanted['kind']} {meta['name']}: {_reason(e)}") from None
         live = await self.get(wanted["apiVersion"], wanted["kind"], meta["name"],
                               meta["namespace"])
         if live is None:  # deleted between the two calls; the handler's retry creates it
-            raise RuntimeError(f"{wanted['kind']} {meta['name']} vanished while being adopted")
-        return await self._adopt(live, wanted), False
-
-    async def _adopt(self, live: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-        ours = wanted["metadata"]["ownerReferences"][0]
-        references = live["metadata"].get("ownerReferences") or []
-        if any(r.get("uid") == ours["uid"] for r in references):
-            return live
-        other = next((r for r in references if r.get("controller")), None)
-        if other is not None:
-            raise ForeignOwnerError(
-                f"{live['kind']} {live['metadata']['name']} is controlled by "
-                f"{other.get('kind')} {other.get('name')}; rename or delete it")
-        body = {"metadata": {"ownerReferences": references + [ours],
-                             "labels": wanted["metadata"]["labels"]}}
-        meta = wanted["metadata"]
-        return await self.patch(wanted["apiVersion"], wanted["kind"], meta["name"],
-                                meta["namespace"], body)
+            raise ChildError(f"{wanted['kind']} {meta['name']} vanished while being read")
+        ours = wanted["metadata"]["ownerReferences"][0]["uid"]
+        controller = next((r for r in live["metadata"].get("ownerReferences") or []
+                           if r.get("controller")), None)
+        if controller is None or controller.get("uid") != ours:
+            held = (f"controlled by {controller.get('kind')} {controller.get('name')}"
+                    if controller else "not created by this experiment")
+            raise ForeignOwnerError(f"{live['kind']} {meta['name']} exists and is {held}; "
+                                    "rename the experiment or delete that object")
+        return live, False

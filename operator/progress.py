@@ -72,8 +72,20 @@ def status_from_ray_job(ray_job: dict[str, Any], previous: dict[str, Any],
     return status
 
 
-def status_for_rejected_spec(problems: str, previous: dict[str, Any],
-                             now: str) -> dict[str, Any]:
+# Why the operator itself failed an experiment (before or beside its RayJob).
+OPERATOR_REASONS = ("SpecRejected", "NotAllowed", "NameTaken", "ChildRefused")
+
+
+def status_for_rejected_spec(problems: str, previous: dict[str, Any], now: str,
+                             reason: str = "SpecRejected", valid: bool = False) -> dict[str, Any]:
+    """Failed by the operator: a spec it refuses (``valid`` False) or children it could not
+    create; ``reason`` is one of OPERATOR_REASONS."""
     return {"phase": "Failed", "message": problems,
-            "conditions": conditions("Failed", False, "SpecRejected", problems, now,
+            "conditions": conditions("Failed", valid, reason, problems, now,
                                      previous.get("conditions", []))}
+
+
+def failed_by_operator(status: dict[str, Any]) -> bool:
+    return status.get("phase") == "Failed" and any(
+        c.get("type") == "Failed" and c.get("reason") in OPERATOR_REASONS
+        for c in status.get("conditions", []))

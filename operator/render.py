@@ -46,6 +46,11 @@ RAYJOB_NAME_LIMIT = 47
 # The head runs the pipeline's driver and Ray's control plane only (num-cpus 0 keeps training
 # tasks off it), so it is sized modestly whatever the workers need.
 HEAD_RESOURCES = {"cpu": "2", "memory": "8Gi"}
+# PodSecurity "restricted": the Ray image's user (ray, uid 1000, group users 100), no privilege
+# escalation, no capabilities, the runtime's default seccomp profile.
+POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100,
+                "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 _IMAGE = re.compile(
     r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
@@ -70,16 +75,18 @@ class Children:
     service_account: dict[str, Any] | None  # None when the spec names a pod identity
     role: dict[str, Any]
     role_binding: dict[str, Any]
+    network_policy: dict[str, Any] | None  # None when the operator's settings turn it off
     ray_job: dict[str, Any]
 
-    def dependencies(self) -> list[dict[str, Any]]:
-        """What the RayJob's pods need: the mounted ConfigMap and the identity. They do not
-        depend on one another, so they may be created together."""
-        first = [self.config_map, self.service_account, self.role, self.role_binding]
-        return [o for o in first if o is not None]
-
-    def in_creation_order(self) -> list[dict[str, Any]]:
-        return self.dependencies() + [self.ray_job]
+    def waves(self) -> list[list[dict[str, Any]]]:
+        """Creation order, each wave created together. RBAC refuses a RoleBinding to a Role that
+        does not exist yet (unless the binder may ``bind``, which the operator may not), so the
+        Role comes a wave before its binding; the RayJob comes last, once its pods' ConfigMap,
+        identity and network fence exist."""
+        first = [self.config_map, self.service_account, self.role]
+        second = [self.role_binding, self.network_policy]
+        return [[o for o in first if o is not None], [o for o in second if o is not None],
+                [self.ray_job]]
 
 
 def ray_job_name(experiment: str) -> str:
@@ -172,9 +179,11 @@ def _pod_template(owner: Owner, spec: ExperimentSpec, settings: OperatorSettings
         "serviceAccountName": spec.storage.credentials.service_account
         or reporter_name(owner.name),
         "terminationGracePeriodSeconds": settings.termination_grace_seconds,
+        "securityContext": POD_SECURITY,
         "containers": [{
             "name": container,
             "image": image,
+            "securityContext": CONTAINER_SECURITY,
             "env": _environment(owner, spec, settings),
             "ports": [{"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT,
                        "protocol": "TCP"}],
@@ -193,7 +202,35 @@ def _image(spec: ExperimentSpec, settings: OperatorSettings) -> str:
     image = spec.cluster.image or settings.ray_image
     if not _IMAGE.match(image):
         raise RenderError(f"spec.cluster.image: {image!r} is not an image reference")
+    if spec.cluster.image and not settings.image_allowed(image):
+        allowed = ", ".join(settings.allowed_images) or settings.ray_image.split(":")[0]
+        raise RenderError(
+            f"spec.cluster.image: {image!r} is not among the images this cluster allows "
+            f"({allowed}); the platform admin adds repositories with the chart's "
+            "ray.allowedImages")
     return image
+
+
+def render_network_policy(owner: Owner, settings: OperatorSettings) -> dict[str, Any] | None:
+    """Ingress to the experiment's Ray pods only from its own Ray pods, the operator's namespace
+    and, on the metrics port, the monitoring namespace; egress stays open (storage, DNS)."""
+    if not settings.network_policy:
+        return None
+    own = {"podSelector": {"matchLabels": {EXPERIMENT_LABEL: owner.name}}}
+    rules: list[dict[str, Any]] = [{"from": [own]}]
+    if settings.operator_namespace:
+        rules.append({"from": [{
+            "namespaceSelector": {"matchLabels": {
+                "kubernetes.io/metadata.name": settings.operator_namespace}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/component": "operator"}}}]})
+    if settings.monitoring_namespace:
+        rules.append({"from": [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": settings.monitoring_namespace}}}],
+            "ports": [{"protocol": "TCP", "port": METRICS_PORT}]})
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": _metadata(owner, f"{owner.name}-ray"),
+            "spec": {"podSelector": own["podSelector"], "policyTypes": ["Ingress"],
+                     "ingress": rules}}
 
 
 def render_ray_job(owner: Owner, spec: ExperimentSpec,
@@ -252,4 +289,4 @@ def render_ray_job(owner: Owner, spec: ExperimentSpec,
 def render(owner: Owner, spec: ExperimentSpec, settings: OperatorSettings) -> Children:
     account, role, binding = render_reporter_rbac(owner, spec)
     return Children(render_config_map(owner, spec), account, role, binding,
-                    render_ray_job(owner, spec, settings))
+                    render_network_policy(owner, settings), render_ray_job(owner, spec, settings))

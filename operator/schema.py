@@ -8,8 +8,9 @@ carries types, and OpenAPI 3.0 keywords (``exclusiveMinimum`` is a boolean besid
 - ``anyOf [X, null]`` → ``X``. The field is *not* marked ``nullable``: the API server prunes a
   null before defaulting, so ``field: null`` reads as "absent" — what ``None`` means in the
   Python model — and ``has(self.field)`` in the CEL rules keeps meaning "set";
-- ``anyOf`` of several scalar types (sweep grid values) → ``x-kubernetes-preserve-unknown-fields``,
-  the one node kind Kubernetes allows without a type; the operator's own parse still checks it;
+- a node the caller replaces (``replacements``, by camelCase path) → the given schema. The
+  sweep grid's values are a union of scalars, which has no typed form; an untyped node would be
+  invisible to CEL (and a rule naming it fails to compile), so the CRD types it per parameter;
 - ``const`` → a one-value ``enum``; ``prefixItems`` tuples → arrays;
   ``dict`` → ``additionalProperties``;
 - defaults are kept (object-valued ones as ``{}`` so nested defaults apply), null defaults dropped.
@@ -32,8 +33,6 @@ _NULL = {"type": "null"}
 COST_BOUNDS: dict[str, dict[str, int]] = {
     "pretraining.decayEpochs": {"maxItems": 16},
     "training.diffAugment": {"maxItems": 3},
-    "sweep.grid": {"maxProperties": 16},
-    "sweep.grid.*": {"maxItems": 256},
 }
 
 
@@ -41,10 +40,11 @@ class SchemaError(ValueError):
     """The pydantic schema has a shape Kubernetes cannot express."""
 
 
-def structural_schema(model: type[BaseModel]) -> dict[str, Any]:
+def structural_schema(model: type[BaseModel],
+                      replacements: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The model's JSON Schema (by alias) as a structural OpenAPI v3 schema."""
     source = model.model_json_schema(by_alias=True)
-    return _convert(source, source.get("$defs", {}), "")
+    return _convert(source, source.get("$defs", {}), "", replacements or {})
 
 
 def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -64,14 +64,14 @@ def _without_null(node: dict[str, Any]) -> dict[str, Any]:
     return {**options[0], **outer}
 
 
-def _convert(node: dict[str, Any], defs: dict[str, Any], path: str) -> dict[str, Any]:
+def _convert(node: dict[str, Any], defs: dict[str, Any], path: str,
+             replacements: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if path in replacements:
+        return replacements[path]
     node = _resolve(_without_null(_resolve(node, defs)), defs)
     if "anyOf" in node:
-        if any(o.get("type") in ("object", "array") or "$ref" in o for o in node["anyOf"]):
-            raise SchemaError(f"{path or '(root)'}: a union of structured types has no CRD form")
-        out: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
-    else:
-        out = {k: node[k] for k in _KEPT if k in node}
+        raise SchemaError(f"{path or '(root)'}: a union of types has no typed CRD form")
+    out: dict[str, Any] = {k: node[k] for k in _KEPT if k in node}
     if "const" in node:
         out["enum"] = [node["const"]]
     if "exclusiveMinimum" in node:
@@ -81,11 +81,11 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], path: str) -> dict[str,
     if "enum" in out and "type" not in out:
         out["type"] = _enum_type(out["enum"], path)
     if out.get("type") == "object":
-        _convert_object(node, defs, path, out)
+        _convert_object(node, defs, path, out, replacements)
     elif out.get("type") == "array":
         items = node.get("items") or _tuple_items(node, path)
-        out["items"] = _convert(items, defs, f"{path}.*" if path else "*")
-    elif "type" not in out and "x-kubernetes-preserve-unknown-fields" not in out:
+        out["items"] = _convert(items, defs, f"{path}.*" if path else "*", replacements)
+    elif "type" not in out:
         raise SchemaError(f"{path or '(root)'}: untyped node")
     if node.get("default") is not None:
         out["default"] = {} if out.get("type") == "object" else node["default"]
@@ -93,17 +93,19 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], path: str) -> dict[str,
     return out
 
 
-def _convert_object(node: dict[str, Any], defs: dict[str, Any], path: str, out: dict) -> None:
+def _convert_object(node: dict[str, Any], defs: dict[str, Any], path: str, out: dict,
+                    replacements: dict[str, dict[str, Any]]) -> None:
     properties = node.get("properties", {})
     if properties:
         out["properties"] = {
-            name: _convert(child, defs, f"{path}.{name}" if path else name)
+            name: _convert(child, defs, f"{path}.{name}" if path else name, replacements)
             for name, child in properties.items()
         }
         if node.get("required"):
             out["required"] = list(node["required"])
     elif isinstance(node.get("additionalProperties"), dict):
-        out["additionalProperties"] = _convert(node["additionalProperties"], defs, f"{path}.*")
+        out["additionalProperties"] = _convert(node["additionalProperties"], defs, f"{path}.*",
+                                               replacements)
     else:
         raise SchemaError(f"{path}: an object needs properties or a value schema")
 

@@ -68,3 +68,33 @@ async def kubernetes_api(kmock, tmp_path, monkeypatch):
     serve_s3gan_resources(kmock)
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(kmock, tmp_path / "kubeconfig")))
     return kmock
+
+
+@pytest.fixture(scope="session")
+def kube(tmp_path_factory):
+    """The real control plane, once per run, with the CRDs and the chart installed (namespaced
+    over ``WATCHED``); skipped, saying why, where ../shared or etcd is absent."""
+    from tests.fixtures.kube_control_plane import ControlPlane, missing
+
+    why = missing()
+    if why:
+        pytest.skip(why)
+    try:
+        plane = ControlPlane.start(tmp_path_factory.mktemp("kapi"))
+    except RuntimeError:  # a port taken between choosing and binding it: once more, new ports
+        plane = ControlPlane.start(tmp_path_factory.mktemp("kapi"))
+    try:
+        plane.install()
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
+def operator_kubeconfig(kube, tmp_path_factory):
+    """A kubeconfig holding a token of the chart's operator ServiceAccount: the operator in the
+    tests has exactly the rights the chart grants it."""
+    from tests.fixtures.kube_control_plane import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE
+
+    return kube.token_kubeconfig(OPERATOR_ACCOUNT, OPERATOR_NAMESPACE,
+                                 tmp_path_factory.mktemp("operator") / "kubeconfig")

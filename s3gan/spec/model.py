@@ -24,6 +24,11 @@ RESOLUTIONS = (32, 64, 128, 256)  # the architecture tables of s3gan.nn.biggan
 Z_CHUNKS = {32: 4, 64: 5, 128: 6, 256: 7}
 DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
 
+# Bounds on free text: with every list bounded too, a whole spec stays far below the API server's
+# limits (1 MiB per ConfigMap, 256 KiB for the last-applied annotation of `kubectl apply`).
+Location = Annotated[str, StringConstraints(min_length=1, max_length=2048)]  # a path or URI
+ShortText = Annotated[str, StringConstraints(max_length=253)]
+
 DnsLabel = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
 ]
@@ -51,11 +56,11 @@ class Labels(Section):
 class Dataset(Section):
     """Shards written by ``s3gan data convert``: a local path or an s3:// URI."""
 
-    uri: str = Field(min_length=1)
+    uri: Location
     resolution: Literal[32, 64, 128, 256] = 128  # paper: ImageNet at 128×128
     num_classes: PositiveInt = 1000
-    train_split: str = "train"
-    eval_split: str = "validation"  # paper: FID against the ImageNet validation set
+    train_split: ShortText = "train"
+    eval_split: ShortText = "validation"  # paper: FID against the ImageNet validation set
 
 
 class Model(Section):
@@ -90,7 +95,7 @@ class Pretraining(Section):
     gamma: float = Field(0.5, ge=0.0)  # paper: γ = 0.5 in eq. 2
     # Paper silent, so off; S⁴L (Zhai et al. 2019), whose eq. 2 this is, uses crops and flips.
     # At CPU scale (≤ 8 epochs) they cost c_S2L and k-means label accuracy (docs/pretraining.md).
-    augment: tuple[Literal["crop", "flip"], ...] = ()
+    augment: tuple[Literal["crop", "flip"], ...] = Field((), max_length=2)
 
 
 class Ema(Section):
@@ -148,7 +153,7 @@ class Evaluation(Section):
     samples_per_set: int = Field(50_000, ge=2)  # paper
     sets: PositiveInt = 5  # paper
     real_samples: PositiveInt | None = None  # None: the whole evaluation split (50k val)
-    inception_weights: str | None = None  # a file or URI; None: torch-fidelity's download
+    inception_weights: Location | None = None  # a file or URI; None: torch-fidelity's download
     truncation: float | None = Field(None, gt=0.0)  # paper: no truncation
     standing_stats_samples: PositiveInt = 16_384  # compare_gan: standing BN statistics
 
@@ -156,7 +161,7 @@ class Evaluation(Section):
 class Accelerator(Section):
     kind: Literal["cpu", "gpu", "tpu"] = "cpu"
     # GKE node label value: cloud.google.com/gke-accelerator (GPU) or gke-tpu-accelerator.
-    type: str | None = None
+    type: Annotated[str, StringConstraints(max_length=63)] | None = None
     topology: str | None = Field(None, pattern=r"^\d+(x\d+){1,2}$")  # TPU slice, e.g. 2x2x4
     per_worker: PositiveInt = 1  # GPUs per worker, or TPU chips per host
 
@@ -165,7 +170,8 @@ class Resources(Section):
     accelerator: Accelerator = Accelerator()
     workers: PositiveInt = 1  # Ray Train workers (one per TPU host)
     cpus_per_worker: float = Field(4.0, gt=0.0)
-    memory_per_worker: str = Field("16Gi", pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$")
+    memory_per_worker: str = Field("16Gi", max_length=32,
+                                   pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$")
 
 
 class Credentials(Section):
@@ -176,9 +182,9 @@ class Credentials(Section):
 
 
 class Storage(Section):
-    runs: str = Field("runs", min_length=1)  # root of runs/<experiment>/; path or s3://
-    endpoint: str | None = None  # S3-compatible endpoint override (GCS, on-prem)
-    region: str | None = None
+    runs: Location = "runs"  # root of runs/<experiment>/; path or s3://
+    endpoint: Location | None = None  # S3-compatible endpoint override (GCS, on-prem)
+    region: Annotated[str, StringConstraints(max_length=63)] | None = None
     credentials: Credentials = Credentials()
 
 
@@ -200,7 +206,8 @@ class Seeds(Section):
 class Cluster(Section):
     """How the operator runs the experiment on Kubernetes."""
 
-    image: str | None = None  # None: the operator's configured Ray image
+    # None: the operator's configured Ray image (which the chart's allowed images must cover)
+    image: Annotated[str, StringConstraints(max_length=512)] | None = None
     backoff_limit: int = Field(2, ge=0)  # RayJob retries; each resumes from storage
     active_deadline_seconds: PositiveInt | None = None
     ttl_seconds_after_finished: int = Field(3600, ge=0)

@@ -7,6 +7,7 @@ API server rejects what the CLI rejects. Tests evaluate both on the same documen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,8 +33,41 @@ IMMUTABLE_FIELDS = ("method", "dataset", "model")
 class Rule:
     path: str  # where the problem is reported, e.g. "spec.training.globalBatch"
     message: str
-    cel: str  # evaluated with self = spec
+    # Evaluated with self = spec; None where the CRD's schema already enforces the rule.
+    cel: str | None
     holds: Callable[[ExperimentSpec], bool]
+
+
+# Storage locations: credentials go by Secret reference only, and a pod's cloud metadata service
+# (link-local addresses) is never an endpoint: it hands out the node's own credentials.
+_USERINFO = r"^[a-z][a-z0-9+.-]*://[^/?#]*@"
+_METADATA_HOST = (r"^[a-z][a-z0-9+.-]*://\[?(169\.254\.|fe80:|fd00:ec2::254"
+                  r"|metadata\.google\.internal|metadata([:/?#]|$))")
+_REQUIRED_LOCATIONS = ("dataset.uri", "storage.runs")
+
+
+def safe_location(value: str | None) -> bool:
+    """No ``user:key@`` and no metadata-service host in a path or URI."""
+    return value is None or not (re.match(_USERINFO, value.lower())
+                                 or re.match(_METADATA_HOST, value.lower()))
+
+
+def _cel_string(regex: str) -> str:
+    return "'" + regex.replace("\\", "\\\\") + "'"
+
+
+def _location_rule(path: str, get: Callable[[ExperimentSpec], str | None]) -> Rule:
+    field = path.removeprefix("spec.")
+    value = f"self.{field}.lowerAscii()"
+    guard = "" if field in _REQUIRED_LOCATIONS else f"!has(self.{field}) || "
+    return Rule(
+        path,
+        f"{field} must carry no credentials (user:key@; name a Secret in "
+        "storage.credentials.secretName) and no link-local or cloud metadata address",
+        f"{guard}!({value}.matches({_cel_string(_USERINFO)})"
+        f" || {value}.matches({_cel_string(_METADATA_HOST)}))",
+        lambda s: safe_location(get(s)),
+    )
 
 
 def _batch_factors(s: ExperimentSpec) -> bool:
@@ -100,18 +134,22 @@ RULES: tuple[Rule, ...] = (
         lambda s: (s.resources.accelerator.kind == "tpu")
         == (s.resources.accelerator.topology is not None),
     ),
+    # The CRD types the grid per parameter (each a non-empty list of its field's values), so
+    # the API server refuses an unknown key or an empty list by its schema.
     Rule(
         "spec.sweep.grid",
         "sweep.grid keys must be among: " + ", ".join(SWEEP_PARAMETERS),
-        "!has(self.sweep) || self.sweep.grid.all(k, k in ["
-        + ", ".join(f"'{p}'" for p in SWEEP_PARAMETERS)
-        + "])",
+        None,
         lambda s: s.sweep is None or all(k in SWEEP_PARAMETERS for k in s.sweep.grid),
     ),
     Rule(
         "spec.sweep.grid",
         "every sweep.grid parameter needs at least one value",
-        "!has(self.sweep) || self.sweep.grid.all(k, size(self.sweep.grid[k]) > 0)",
+        None,
         lambda s: s.sweep is None or all(len(v) > 0 for v in s.sweep.grid.values()),
     ),
+    _location_rule("spec.dataset.uri", lambda s: s.dataset.uri),
+    _location_rule("spec.storage.runs", lambda s: s.storage.runs),
+    _location_rule("spec.storage.endpoint", lambda s: s.storage.endpoint),
+    _location_rule("spec.evaluation.inceptionWeights", lambda s: s.evaluation.inception_weights),
 )

@@ -24,6 +24,7 @@ MONITORING_GROUP = "monitoring.coreos.com/v1"
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "namespaced": {"watch": {"mode": "namespaced", "namespaces": ["team-a", "team-b"]}},
+    "cluster": {"watch": {"mode": "cluster"}},
     "monitoring-disabled": {"monitoring": {"enabled": False}, "dashboards": {"enabled": False}},
     "custom": {
         "image": {
@@ -33,10 +34,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
         },
         "imagePullSecrets": [{"name": "registry-credentials"}],
         "ray": {"version": "2.60.1", "auth": "off", "networkPolicy": "DenyAllIngress",
-                "terminationGraceSeconds": 300},
+                "terminationGraceSeconds": 300,
+                "allowedImages": ["registry.example.com/ml/", "ghcr.io/s3gan/ray"]},
+        "networkPolicy": {"enabled": False, "monitoringNamespace": "prometheus"},
         "serviceAccount": {"name": "trainer-operator", "annotations": {"team": "ml"}},
         "operator": {
             "healthPort": 8181,
+            "metricsAddress": "127.0.0.1",
+            "metricsPort": 9191,
             "nodeSelector": {"kubernetes.io/os": "linux"},
             "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml",
                              "effect": "NoSchedule"}],

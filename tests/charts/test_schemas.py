@@ -18,7 +18,7 @@ from tests.charts.rendering import MONITORING_GROUP, SHARED, VARIANTS, one, rend
 
 PROMETHEUS_CRDS = SHARED / "prometheus-operator-crds"
 # The chart's kubeVersion floor and the newest schemas kubernetes-validate ships.
-KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
+KUBERNETES_VERSIONS = ("1.28", kubernetes_validate.utils.latest_version())
 
 
 def strict(schema: Any) -> Any:

@@ -104,7 +104,7 @@ def test_the_schema_is_structural(generated):
                                         "boolean"}, path
         if "exclusiveMinimum" in node:
             assert node["exclusiveMinimum"] is True and "minimum" in node, path
-    assert preserved == [".spec.sweep.grid[][]"]
+    assert preserved == []  # an untyped node is invisible to CEL on the API server
 
 
 def test_a_structured_union_is_refused():
@@ -158,7 +158,11 @@ def test_cel_rules_agree_with_the_python_predicates(generated, document):
     spec = ExperimentSpec.model_validate(document)
     stored = _as_stored(document)
     shipped = {v["rule"]: v for v in _spec_schema(generated)["x-kubernetes-validations"]}
+    # cel-python lacks Kubernetes' string library (lowerAscii); the location rules are checked
+    # on the real API server (test_crd_server), as every rule's compilation is.
     for rule in RULES:
+        if rule.cel is None or "lowerAscii" in rule.cel:
+            continue
         assert shipped[rule.cel]["fieldPath"] == rule.path.removeprefix("spec")
         assert _cel(rule.cel, self=stored) == rule.holds(spec), rule.message
 

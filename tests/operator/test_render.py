@@ -215,11 +215,68 @@ def test_the_reporter_role_reaches_only_this_experiments_status():
 def test_every_child_is_owned_by_the_experiment_and_named_deterministically():
     first, second = _children(CPU), _children(CPU)
     assert first == second
-    for child in first.in_creation_order():
+    for child in [c for wave in first.waves() for c in wave]:
         (reference,) = child["metadata"]["ownerReferences"]
         assert (reference["uid"], reference["controller"]) == (OWNER.uid, True)
         assert child["metadata"]["namespace"] == OWNER.namespace
-    assert first.in_creation_order()[-1] is first.ray_job
+    assert first.waves()[-1] == [first.ray_job]
+
+
+def test_the_role_is_created_a_wave_before_its_binding():
+    """RBAC refuses a binding to a Role that does not exist yet to a binder without `bind`."""
+    kinds = [[c["kind"] for c in wave] for wave in _children(CPU).waves()]
+    assert kinds == [["ConfigMap", "ServiceAccount", "Role"],
+                     ["RoleBinding", "NetworkPolicy"], ["RayJob"]]
+
+
+def test_the_network_policy_admits_only_the_experiment_the_operator_and_monitoring():
+    settings = OperatorSettings(operator_namespace="s3gan-system",
+                                monitoring_namespace="monitoring")
+    policy = _children(CPU, settings).network_policy
+    own = {"matchLabels": {"s3gan.io/experiment": OWNER.name}}
+    assert policy["spec"]["podSelector"] == own
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    sources = [rule["from"][0] for rule in policy["spec"]["ingress"]]
+    assert sources[0] == {"podSelector": own}
+    assert sources[1]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "s3gan-system"}
+    assert sources[1]["podSelector"]["matchLabels"] == {"app.kubernetes.io/component": "operator"}
+    assert policy["spec"]["ingress"][2]["ports"] == [{"protocol": "TCP", "port": 9100}]
+    assert _children(CPU, OperatorSettings(network_policy=False)).network_policy is None
+
+
+def test_ray_pods_meet_the_restricted_pod_security_standard():
+    cluster = _children(GPU).ray_job["spec"]["rayClusterSpec"]
+    for group in (cluster["headGroupSpec"], *cluster["workerGroupSpecs"]):
+        pod = group["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for container in pod["containers"]:
+            assert container["securityContext"] == {
+                "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+@pytest.mark.parametrize("image, allowed", [
+    ("ghcr.io/s3gan/ray:1.2", True), ("ghcr.io/s3gan/ray@sha256:" + "a" * 64, True),
+    ("ghcr.io/s3gan/ray-evil:1", False), ("docker.io/attacker/miner:latest", False),
+    ("registry.example.com/ml/s3gan-ray:2", True), ("registry.example.com/mlx/a:1", False),
+])
+def test_only_allowed_images_are_rendered(image, allowed):
+    settings = OperatorSettings(ray_image="ghcr.io/s3gan/ray:0.1.0",
+                                allowed_images=("ghcr.io/s3gan/ray", "registry.example.com/ml/"))
+    document = {**CPU, "cluster": {"image": image}}
+    if allowed:
+        assert _children(document, settings).ray_job
+    else:
+        with pytest.raises(RenderError, match=r"spec.cluster.image: .* ray.allowedImages"):
+            _children(document, settings)
+
+
+def test_by_default_only_the_configured_images_repository_is_allowed():
+    settings = OperatorSettings(ray_image="registry:5000/s3gan/ray:0.1.0")
+    assert _children({**CPU, "cluster": {"image": "registry:5000/s3gan/ray:0.2"}}, settings)
+    with pytest.raises(RenderError, match="spec.cluster.image"):
+        _children({**CPU, "cluster": {"image": "registry:5000/other/ray:0.2"}}, settings)
 
 
 def test_long_names_are_shortened_stably_within_kuberays_limit():
@@ -236,7 +293,7 @@ HOSTILE = "x$(touch /tmp/pwned)`id`;rm -rf / && echo 'q\"' | sh > /dev/null\n${H
 def test_hostile_text_reaches_only_the_config_map():
     document = {**GPU, "dataset": {**GPU["dataset"], "uri": HOSTILE, "trainSplit": HOSTILE,
                                    "evalSplit": HOSTILE},
-                "storage": {"runs": HOSTILE, "endpoint": HOSTILE, "region": HOSTILE},
+                "storage": {"runs": HOSTILE, "endpoint": HOSTILE, "region": HOSTILE[:63]},
                 "evaluation": {"inceptionWeights": HOSTILE},
                 "sweep": {"grid": {"method": ["s3gan"]}}}
     children = _children(document)

@@ -54,3 +54,9 @@ release: {{ .Values.monitoring.releaseLabel | quote }}
 {{- define "s3gan.operatorJob" -}}
 {{ include "s3gan.operatorName" . }}
 {{- end -}}
+
+{{/* The namespaces a namespaced operator serves, as a JSON array: watch.namespaces, or else the
+release namespace. */}}
+{{- define "s3gan.watchedNamespaces" -}}
+{{- default (list .Release.Namespace) .Values.watch.namespaces | toJson -}}
+{{- end -}}
