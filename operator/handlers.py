@@ -76,6 +76,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration")
     settings.persistence.finalizer = f"{GROUP}/finalizer"  # only removed from older objects
+    # Serve exactly the namespaces given (or all): scanning would list every namespace and every
+    # CRD cluster-wide, which a namespaced operator may not, and its resources are checked below.
+    settings.scanning.disabled = True
     try:
         memo.settings = OperatorSettings.from_env(os.environ)
         memo.kube = await Kube.connect(CHILD_KINDS)
