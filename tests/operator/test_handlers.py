@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +17,7 @@ from s3gan_operator.render import ENTRYPOINT
 from tests.fixtures.kube_clients import Api, Operator, until
 from tests.fixtures.kube_control_plane import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE, WATCHED
 
+REPO = Path(__file__).resolve().parents[2]
 NS, OTHER = WATCHED  # the module's operator serves NS; tests that restart one use OTHER
 HOSTILE = "a$(touch /tmp/pwned)`id`; rm -rf / | sh && echo '\"${HOME}"
 OPERATOR_USER = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_ACCOUNT}"
@@ -87,6 +89,7 @@ def test_create_renders_the_job_and_the_status_follows_the_rayjob(admin, operato
                                 timeout=5) as response:
         exposed = response.read().decode()
     assert 's3gan_operator_experiments{phase="Succeeded"} 1.0' in exposed
+    assert _listening_addresses(operator.metrics_port) == {"127.0.0.1"}  # its setting
     assert 's3gan_operator_reconcile_duration_seconds_count{handler="create"}' in exposed
 
 
@@ -259,3 +262,50 @@ def test_the_console_script_adds_a_liveness_probe_unless_given():
     given = kopf_arguments(["-A", "--liveness=http://127.0.0.1:9/h"])
     assert [a for a in given if "liveness" in a] == ["--liveness=http://127.0.0.1:9/h"]
     assert given[:3] == ["run", "--module", "s3gan_operator.handlers"]
+
+
+def test_the_examples_apply_run_and_delete_as_the_docs_say(kube, admin, operator):
+    """`kubectl apply --server-side -f manifests/examples/` once a namespace admin allowed the
+    examples' Secrets and ServiceAccount: one RayJob each; `kubectl delete -f` removes all."""
+    examples = sorted((REPO / "manifests" / "examples").glob("*.yaml"))
+    names = [yaml.safe_load(p.read_text())["metadata"]["name"] for p in examples]
+    kube.apply([{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                 "metadata": {"name": "examples-use", "namespace": NS},
+                 "rules": [{"apiGroups": ["s3gan.io"], "resources": ["secrets"],
+                            "resourceNames": ["s3gan-storage-keys", "s3gan-smoke-keys"],
+                            "verbs": ["use"]},
+                           {"apiGroups": ["s3gan.io"], "resources": ["serviceaccounts"],
+                            "resourceNames": ["s3gan-storage"], "verbs": ["use"]}]},
+                {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                 "metadata": {"name": "examples-use", "namespace": NS},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                             "name": "examples-use"},
+                 "subjects": [{"kind": "ServiceAccount", "name": OPERATOR_ACCOUNT,
+                               "namespace": OPERATOR_NAMESPACE}]}])
+    kube.kubectl("apply", "--server-side", "-f", str(REPO / "manifests" / "examples"))
+    for name in names:
+        until(lambda n=name: admin.get("RayJob", n, NS) or _failure(admin, n),
+              what=f"{name}'s RayJob")
+        assert admin.get("RayJob", name, NS), _failure(admin, name)
+    jobs = [j["metadata"]["name"] for j in admin.list("RayJob", NS)]
+    assert all(jobs.count(n) == 1 for n in names)
+    kube.kubectl("delete", "-f", str(REPO / "manifests" / "examples"), "--wait=true",
+                 "--timeout=30s")
+    until(lambda: not {j["metadata"]["name"] for j in admin.list("RayJob", NS)} & set(names),
+          timeout=60, what="the examples' RayJobs collected")
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The IPv4 addresses with a socket listening on ``port`` (from /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+    return found
+
+
+def _failure(admin: Api, name: str) -> str | None:
+    status = (admin.get("S3GANExperiment", name, NS) or {}).get("status") or {}
+    return status.get("message") if status.get("phase") == "Failed" else None

@@ -318,6 +318,8 @@ def test_a_hostile_image_is_refused_by_field():
     ({"S3GAN_RAY_IMAGE": " "}, "S3GAN_RAY_IMAGE"),
     ({"S3GAN_RAY_TERMINATION_GRACE_SECONDS": "2m"}, "S3GAN_RAY_TERMINATION_GRACE_SECONDS"),
     ({"S3GAN_RAY_TERMINATION_GRACE_SECONDS": "30"}, "at least 45"),
+    ({"S3GAN_OPERATOR_METRICS_ADDRESS": "localhost"}, "S3GAN_OPERATOR_METRICS_ADDRESS"),
+    ({"S3GAN_NETWORK_POLICY": "yes"}, "S3GAN_NETWORK_POLICY"),
 ])
 def test_bad_operator_settings_name_the_variable(env, message):
     with pytest.raises(SettingsError, match=message):
@@ -333,6 +335,12 @@ def test_operator_settings_from_the_environment():
     assert (settings.ray_network_policy, settings.metrics_port) == ("DenyAll", 0)
     assert (settings.termination_grace_seconds, settings.ray_drain_seconds) == (600, 585)
     assert OperatorSettings.from_env({}) == OperatorSettings()
+    assert OperatorSettings().metrics_address == "0.0.0.0"  # a pod is scraped from other pods
+    listen = OperatorSettings.from_env({"S3GAN_OPERATOR_METRICS_ADDRESS": "127.0.0.1",
+                                        "S3GAN_ALLOWED_IMAGES": "a.io/x, b.io/",
+                                        "S3GAN_OPERATOR_NAMESPACE": "ops"})
+    assert (listen.metrics_address, listen.allowed_images) == ("127.0.0.1", ("a.io/x", "b.io/"))
+    assert listen.operator_namespace == "ops" and listen.network_policy is True
 
 
 EXAMPLES = sorted((REPO / "manifests" / "examples").glob("*.yaml"))
