@@ -226,7 +226,8 @@ async def update(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, old: Any, 
 
 @kopf.on.delete(*EXPERIMENTS, optional=True)  # optional: no finalizer, deletion never waits
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    _record_phase(memo, body.metadata.uid, None)
+    with metrics.observe(memo.exporter, "delete"):
+        _record_phase(memo, body.metadata.uid, None)
 
 
 @kopf.on.event(*RAYJOBS, labels=MANAGED_BY)

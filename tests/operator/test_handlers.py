@@ -138,18 +138,14 @@ def test_a_look_alike_rayjob_cannot_set_an_experiments_status(admin, operator):
     admin.patch("RayJob", "target", NS, {"status": {"jobDeploymentStatus": "Running"}},
                 status=True)
     _phase(admin, "target", "Running")
-    uid = admin.get("S3GANExperiment", "target", NS)["metadata"]["uid"]
+    # The operator's labels, no controller reference (a forged one to a wrong uid would be
+    # garbage-collected at once: its owner does not exist).
     labels = {"app.kubernetes.io/managed-by": "s3gan-operator", "s3gan.io/experiment": "target"}
-    forged = admin.create({
-        "apiVersion": "ray.io/v1", "kind": "RayJob",
-        "metadata": {"name": "forged", "namespace": NS, "labels": labels,
-                     "ownerReferences": [{
-                         "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
-                         "name": "target", "uid": uid.replace(uid[:8], "00000000"),
-                         "controller": True}]},
-        "spec": {"entrypoint": "x"}})
-    admin.patch("RayJob", forged["metadata"]["name"], NS,
-                {"status": {"jobDeploymentStatus": "Failed"}}, status=True)
+    admin.create({"apiVersion": "ray.io/v1", "kind": "RayJob",
+                  "metadata": {"name": "forged", "namespace": NS, "labels": labels},
+                  "spec": {"entrypoint": "x"}})
+    admin.patch("RayJob", "forged", NS, {"status": {"jobDeploymentStatus": "Failed"}},
+                status=True)
     deadline = time.monotonic() + 3.0  # ample for the forged job's events to be handled
     while time.monotonic() < deadline:
         assert admin.get("S3GANExperiment", "target", NS)["status"]["phase"] == "Running"
@@ -309,3 +305,16 @@ def _listening_addresses(port: int) -> set[str]:
 def _failure(admin: Api, name: str) -> str | None:
     status = (admin.get("S3GANExperiment", name, NS) or {}).get("status") or {}
     return status.get("message") if status.get("phase") == "Failed" else None
+
+
+def test_an_older_versions_finalizer_is_released(admin, operator):
+    """Experiments created by an operator that still used a finalizer lose it, so they too
+    delete without waiting."""
+    old = _experiment("legacy")
+    old["metadata"]["finalizers"] = ["s3gan.io/finalizer"]
+    admin.create(old)
+    until(lambda: not admin.get("S3GANExperiment", "legacy", NS)["metadata"].get("finalizers"),
+          what="the finalizer released")
+    admin.delete("S3GANExperiment", "legacy", NS)
+    until(lambda: admin.get("S3GANExperiment", "legacy", NS) is None, timeout=10,
+          what="the experiment gone")
