@@ -101,6 +101,12 @@ RULES: tuple[Rule, ...] = (
         == (s.resources.accelerator.topology is not None),
     ),
     Rule(
+        "spec.training.compile",
+        "training.compile is for CPU and GPU workers; on TPU torch-xla compiles the step",
+        "!self.training.compile || self.resources.accelerator.kind != 'tpu'",
+        lambda s: not s.training.compile or s.resources.accelerator.kind != "tpu",
+    ),
+    Rule(
         "spec.sweep.grid",
         "sweep.grid keys must be among: " + ", ".join(SWEEP_PARAMETERS),
         "!has(self.sweep) || self.sweep.grid.all(k, k in ["

@@ -224,7 +224,7 @@ def resume_replica(trainer: Trainer, state: dict | None, rank: int) -> None:
     """Load ``state`` (if any) and replica ``rank``'s own sampling stream from it."""
     if state is not None:
         trainer.load_state_dict(state)
-        trainer.rng.set_state(state["rng"]["replicas"][rank])
+        trainer.restore_sampling_stream(state["rng"]["replicas"][rank])
 
 
 def at_evaluation_point(step: int, spec: ExperimentSpec) -> bool:
