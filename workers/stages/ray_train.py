@@ -1,8 +1,9 @@
-"""How a stage asks Ray Train for workers and where Ray keeps its own run state.  Workers come from
-``spec.resources`` (``workers`` × ``cpusPerWorker``, one accelerator each when the spec names
-one); GPU workers join an NCCL process group, CPU workers a gloo one. Ray's run state lives
-beside the stage's artefacts, so re-running with the same ``RunConfig(name, storage_path)`` —
-also on a fresh cluster — is Ray Train V2's resume.
+"""How a stage asks Ray Train for workers and where Ray keeps its own run state.
+
+Workers come from ``spec.resources`` (``workers`` × ``cpusPerWorker``, one accelerator each
+when the spec names one); GPU workers join an NCCL process group, CPU workers a gloo one.
+Ray's run state lives beside the stage's artefacts, so re-running with the same
+``RunConfig(name, storage_path)`` — also on a fresh cluster — is Ray Train V2's resume.
 """
 
 from __future__ import annotations
