@@ -318,7 +318,11 @@ def _ray_worker(config: dict) -> dict:
         terms = trainer.train_step()
         synchronize(device)
         seconds.append(time.perf_counter() - started)
+    # The group's own collective on the device (world 1 skips every all-reduce of the step).
+    probe = torch.ones(1, device=device)
+    dist.all_reduce(probe)
     return {"device": str(device), "backend": dist.get_backend(), "world": replica.world,
+            "all_reduce": probe.item(),
             "precision": trainer.gan_step.training.precision, "batch": spec.micro_batch,
             "seconds_per_step": seconds, "losses": terms}
 
@@ -359,26 +363,43 @@ def main(argv: list[str] | None = None) -> None:
             if bench.left() < 60:
                 report["skipped"].append(f"{precision} compiled={compiled} d_steps={d_steps}")
                 continue
-            row = bench.row(precision, compiled, d_steps, flops)
+            try:
+                row = bench.row(precision, compiled, d_steps, flops)
+            except Exception as e:  # e.g. a compiler failure: the other rows still count
+                row = {"precision": precision, "compiled": compiled, "d_steps": d_steps,
+                       "error": f"{type(e).__name__}: {e}"}
+                bench._free()
+                print(f"{row}", flush=True)
+            else:
+                mfu = f"{row['mfu']:.1%}" if row["mfu"] is not None else "n/a"
+                print(f"{precision} {'compiled' if compiled else 'eager'} d_steps {d_steps}: "
+                      f"{row['images_per_s']:.1f} img/s, {row['ms_per_iteration']:.0f} "
+                      f"ms/iter, MFU {mfu}, peak {row['peak_memory_gib']:.1f} GiB", flush=True)
             report["rows"].append(row)
-            mfu = f"{row['mfu']:.1%}" if row["mfu"] is not None else "n/a"
-            print(f"{precision} {'compiled' if compiled else 'eager'} d_steps {d_steps}: "
-                  f"{row['images_per_s']:.1f} img/s, {row['ms_per_iteration']:.0f} ms/iter, "
-                  f"MFU {mfu}, peak {row['peak_memory_gib']:.1f} GiB", flush=True)
-    parts = [("largest_batch", bench.largest_batch),
-             ("parity", lambda: bench.parity(args.parity_steps)),
+            write(report, args.out, bench)
+    parts = [("parity", lambda: bench.parity(args.parity_steps)),
              ("checkpoint_round_trip", bench.checkpoint_round_trip)]
     if not args.no_ray:
         parts.append(("ray_train_step", lambda: ray_train_step(args.tiny)))
+    parts.append(("largest_batch", bench.largest_batch))  # last: it stops when time runs out
     for name, part in parts:
         if bench.left() < 60:
             report["skipped"].append(name)
             continue
-        report[name] = part()
+        try:
+            report[name] = part()
+        except Exception as e:  # one device run: a broken part must not cost the others
+            report[name] = {"error": f"{type(e).__name__}: {e}"}
+            bench._free()
         print(f"{name}: {json.dumps(report[name], default=str)}", flush=True)
-    report["seconds"] = time.monotonic() - bench.started
-    Path(args.out).write_text(json.dumps(report, indent=2, default=str))
+        write(report, args.out, bench)
     print(f"wrote {args.out} ({report['seconds']:.0f} s)", flush=True)
+
+
+def write(report: dict, out: str, bench: Bench) -> None:
+    """After every part, so a run stopped at its time limit still leaves its figures."""
+    report["seconds"] = time.monotonic() - bench.started
+    Path(out).write_text(json.dumps(report, indent=2, default=str))
 
 
 if __name__ == "__main__":
