@@ -102,9 +102,13 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "spec.training.compile",
-        "training.compile is for CPU and GPU workers; on TPU torch-xla compiles the step",
-        "!self.training.compile || self.resources.accelerator.kind != 'tpu'",
-        lambda s: not s.training.compile or s.resources.accelerator.kind != "tpu",
+        "training.compile and training.fusedAdam are for CPU and GPU workers; on TPU torch-xla "
+        "compiles the whole update",
+        "!(self.training.compile"
+        " || (has(self.training.fusedAdam) && self.training.fusedAdam))"
+        " || self.resources.accelerator.kind != 'tpu'",
+        lambda s: not (s.training.compile or s.training.fused_adam)
+        or s.resources.accelerator.kind != "tpu",
     ),
     Rule(
         "spec.sweep.grid",

@@ -38,6 +38,9 @@ BAD = [
     {**BASE, "training": {"compile": True},
      "resources": {"accelerator": {"kind": "tpu", "type": "tpu-v4-podslice",
                                    "topology": "2x2x4"}}},
+    {**BASE, "training": {"fusedAdam": True},
+     "resources": {"accelerator": {"kind": "tpu", "type": "tpu-v4-podslice",
+                                   "topology": "2x2x4"}}},
 ]
 GOOD = [
     BASE,
@@ -48,6 +51,9 @@ GOOD = [
     {**BASE, "sweep": {"grid": {"beta": [0.25, 0.5, 1, 2], "method": ["s3gan", "s3gan-co"]}}},
     {**BASE, "training": {"compile": True, "precision": "bf16", "fusedAdam": True},
      "resources": {"accelerator": {"kind": "gpu", "type": "nvidia-h200-141gb"}}},
+    {**BASE, "training": {"fusedAdam": False},
+     "resources": {"accelerator": {"kind": "tpu", "type": "tpu-v4-podslice",
+                                   "topology": "2x2x4"}}},
 ]
 
 
