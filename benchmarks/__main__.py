@@ -1,4 +1,5 @@
-"""Run every benchmark module in this folder (or those named on the command line)."""
+"""Run every benchmark module in this folder (or those named on the command line); options
+after the names go to each named benchmark (``python -m benchmarks gpu --device cpu --tiny``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import time
 from pathlib import Path
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    names = [a for a in argv[:next((i for i, a in enumerate(argv) if a.startswith("-")),
+                                   len(argv))]]
+    options = argv[len(names):]
     here = Path(__file__).parent
     available = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name != "__main__")
     unknown = sorted(set(names) - set(available))
@@ -20,7 +24,7 @@ def main(names: list[str]) -> int:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== benchmarks.{name}", flush=True)
         started = time.perf_counter()
-        module.main()
+        module.main(options) if options else module.main()
         print(f"== benchmarks.{name}: {time.perf_counter() - started:.1f} s\n", flush=True)
     return 0
 

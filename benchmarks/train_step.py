@@ -29,6 +29,7 @@ from s3gan.methods import build_method
 from s3gan.nn.biggan import Discriminator, Generator
 from s3gan.nn.ranges import from_uint8
 from s3gan.spec import parse_experiment
+from s3gan.train.precision import for_device
 from s3gan.train.step import GanStep
 
 
@@ -135,7 +136,9 @@ def measure(config: Config, device: torch.device) -> None:
     generator = Generator.from_spec(spec, method.num_classes).to(device)
     discriminator = Discriminator.from_spec(spec, method.num_classes, method.heads).to(device)
     rng = torch.Generator(device).manual_seed(0)
-    ours = GanStep(generator, discriminator, method, spec.training, spec.model.output_range,
+    training = for_device(spec.training.model_copy(update={"precision": "fp32"}),
+                          "cpu", device)
+    ours = GanStep(generator, discriminator, method, training, spec.model.output_range,
                    spec.model.z_dim, micro_batch=config.batch, accumulation=1, rng=rng)
     plain = PlainStep(copy.deepcopy(generator), copy.deepcopy(discriminator), spec, device)
     batches = _batches(config, device)

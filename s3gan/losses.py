@@ -27,6 +27,11 @@ def weighted_mean(values: torch.Tensor, weights: torch.Tensor | None = None) -> 
     return (weights * values).sum() / selected
 
 
+def _wide(logits: torch.Tensor) -> torch.Tensor:
+    """bf16 logits as float32 before the margin: 1 ± D(x) in bf16 rounds to 1/128 near 1."""
+    return logits.to(torch.promote_types(logits.dtype, torch.float32))
+
+
 def discriminator_hinge(
     real_logits: torch.Tensor,
     fake_logits: torch.Tensor,
@@ -39,8 +44,8 @@ def discriminator_hinge(
     label for labelled reals and c_CT's label for the others (one expectation over the reals,
     as compare_gan's S3GAN computes it).
     """
-    real = weighted_mean(F.relu(1.0 - real_logits), real_weights)
-    fake = weighted_mean(F.relu(1.0 + fake_logits), fake_weights)
+    real = weighted_mean(F.relu(1.0 - _wide(real_logits)), real_weights)
+    fake = weighted_mean(F.relu(1.0 + _wide(fake_logits)), fake_weights)
     return real + fake
 
 
@@ -63,7 +68,7 @@ def labelled_class_loss(
     if bool((labelled & (labels < 0)).any()):
         raise ValueError("labelled_class_loss: a labelled image has no class label (-1)")
     safe_labels = torch.where(labelled, labels, torch.zeros_like(labels))
-    per_example = F.cross_entropy(class_logits, safe_labels, reduction="none")
+    per_example = F.cross_entropy(_wide(class_logits), safe_labels, reduction="none")
     return lambda_ * weighted_mean(per_example, labelled)
 
 

@@ -10,7 +10,9 @@ Each replica sums (count, Σx, Σx²) per channel locally, and one differentiabl
 (``torch.distributed.nn.functional.all_reduce``, whose backward all-reduces the gradients)
 makes them global, so forward and backward equal single-process BatchNorm on the concatenated
 batch. It works on any backend (gloo, NCCL, XLA); torch's ``SyncBatchNorm`` refuses CPU tensors.
-Outside an initialised process group it is ordinary BatchNorm.
+Outside an initialised process group (or in a group of one) it is ordinary BatchNorm. The sums
+are float32 whatever the input's type: under bf16 autocast, Σx² − nμ² of bf16-rounded sums
+loses the variance of any channel whose mean is large against its spread.
 """
 
 from __future__ import annotations
@@ -32,14 +34,16 @@ class CrossReplicaBatchNorm2d(nn.BatchNorm2d):
             return super().forward(x)
         if x.dim() != 4:
             raise ValueError(f"CrossReplicaBatchNorm2d expects [N, C, H, W], got {tuple(x.shape)}")
+        if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
         channels = (0, 2, 3)
+        wide = x.float()
         local = torch.cat([
-            x.new_full((1,), x.numel() / x.shape[1]),
-            x.sum(dim=channels),
-            x.square().sum(dim=channels),
-        ]).float()
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            local = dist_fn.all_reduce(local)
+            wide.new_full((1,), x.numel() / x.shape[1]),
+            wide.sum(dim=channels),
+            wide.square().sum(dim=channels),
+        ])
+        local = dist_fn.all_reduce(local)
         count, sums, squares = local[0], *local[1:].chunk(2)
         mean = sums / count
         variance = (squares / count - mean.square()).clamp_min(0)

@@ -11,6 +11,11 @@ eagerly the two give bit-identical σ; everything else (initial vectors and thei
 iterations, the in-place update of the ``_u``/``_v`` buffers, eps, the state-dict keys
 ``parametrizations.weight.original`` and ``parametrizations.weight.0._u``/``_v``) is torch's
 own code, so checkpoints written with torch's parametrization load unchanged.
+
+Under bf16 autocast the power iteration and σ still run in float32 (autocast is switched off
+inside the parametrization; on CUDA it would otherwise round ``mv``'s products to bf16, and
+the estimate of σ, which every SN layer divides by, would drift step after step); the layer
+casts the normalised float32 weight to bf16 for its own product as usual.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ class SpectralNorm(_SpectralNorm):
     """torch's spectral-norm parametrization with σ computed by ``torch.dot``."""
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(weight.device.type, enabled=False):
+            return self._normalised(weight)
+
+    def _normalised(self, weight: torch.Tensor) -> torch.Tensor:
         if weight.ndim == 1:
             return super().forward(weight)
         weight_mat = self._reshape_weight_to_matrix(weight)

@@ -139,8 +139,19 @@ class Training(Section):
     # DiffAugment (Zhao et al. 2020); the paper's configurations keep it off.
     diff_augment: tuple[Literal["color", "translation", "cutout"], ...] = ()
     orthogonal_regularization: float = Field(0.0, ge=0.0)  # paper: off (BigGAN: 1e-4)
-    precision: Literal["fp32", "bf16"] = "fp32"
+    # ours: bf16 autocast on accelerators (the MXU's and tensor cores' type), fp32 on the CPU;
+    # weights, optimiser state, spectral norm, BatchNorm statistics and losses stay fp32.
+    precision: Literal["fp32", "bf16"] | None = Field(None, description=(
+        "bf16 or fp32; unset: bf16 when resources.accelerator.kind is gpu or tpu or the step "
+        "runs on a CUDA device, fp32 on the CPU"))
     channels_last: bool = False
+    # ours: torch.compile of G's forward and D~ (s3gan.train.compiled); off because the first
+    # steps then take minutes to compile. Not for TPU: torch-xla compiles the whole update.
+    compile: bool = Field(False, description=(
+        "torch.compile G and D (CPU and GPU; TPU steps are XLA graphs already)"))
+    # ours: the fused Adam kernel where torch has one for the device.
+    fused_adam: bool | None = Field(None, description=(
+        "Adam as one fused kernel per network; unset: on for CUDA, off elsewhere"))
     log_every_steps: PositiveInt = 100
     checkpoint: Checkpointing = Checkpointing()
     collapse: Collapse = Collapse()

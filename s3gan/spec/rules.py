@@ -137,6 +137,16 @@ RULES: tuple[Rule, ...] = (
     # The CRD types the grid per parameter (each a non-empty list of its field's values), so
     # the API server refuses an unknown key or an empty list by its schema.
     Rule(
+        "spec.training.compile",
+        "training.compile and training.fusedAdam are for CPU and GPU workers; on TPU torch-xla "
+        "compiles the whole update",
+        "!(self.training.compile"
+        " || (has(self.training.fusedAdam) && self.training.fusedAdam))"
+        " || self.resources.accelerator.kind != 'tpu'",
+        lambda s: not (s.training.compile or s.training.fused_adam)
+        or s.resources.accelerator.kind != "tpu",
+    ),
+    Rule(
         "spec.sweep.grid",
         "sweep.grid keys must be among: " + ", ".join(SWEEP_PARAMETERS),
         None,

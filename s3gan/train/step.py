@@ -8,6 +8,10 @@ optimisers. It is written to be reused as is by a data-parallel trainer: the net
 wrapped (e.g. SyncBatchNorm), and ``sync_gradients`` is called on each network after its
 micro-batches and before its optimiser step (a no-op in one process, an all-reduce across
 replicas otherwise).
+
+``training.precision`` and ``training.fusedAdam`` must be decided for the device already
+(:func:`s3gan.train.precision.for_device`, as the trainer does); with ``training.compile`` the
+network passes run compiled (:mod:`s3gan.train.compiled`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from s3gan.data.batch import Batch
 from s3gan.methods import GanMethod
 from s3gan.nn.ranges import from_uint8, from_unit_range, to_unit_range
 from s3gan.spec.model import Training
+from s3gan.train.compiled import DEFAULT_BACKEND, compiled
 from s3gan.train.orthogonal import orthogonal_penalty
 
 GradientSync = Callable[[nn.Module], None]
@@ -67,22 +72,32 @@ class GanStep:
         accumulation: int,
         rng: torch.Generator,
         sync_gradients: GradientSync = no_gradient_sync,
+        compile_backend: str = DEFAULT_BACKEND,
     ):
+        if training.precision is None or training.fused_adam is None:
+            raise ValueError("GanStep needs training.precision and training.fusedAdam decided "
+                             "for the device (s3gan.train.precision.for_device)")
         self.generator, self.discriminator, self.method = generator, discriminator, method
         self.training, self.output_range, self.z_dim, self.rng = training, output_range, z_dim, rng
         self.micro_batch, self.accumulation = micro_batch, accumulation
         self.sync_gradients = sync_gradients
         betas = (training.adam_beta1, training.adam_beta2)
+        # Unfused, torch's default (for-each) kernels: the reference the CPU tests pin.
+        fused = {"fused": True} if training.fused_adam else {}
         self.g_optimizer = torch.optim.Adam(
-            generator.parameters(), lr=training.g_learning_rate, betas=betas
+            generator.parameters(), lr=training.g_learning_rate, betas=betas, **fused
         )
         self.d_optimizer = torch.optim.Adam(
-            discriminator.parameters(), lr=training.d_learning_rate, betas=betas
+            discriminator.parameters(), lr=training.d_learning_rate, betas=betas, **fused
         )
         self.device = rng.device
         self.memory_format = (
             torch.channels_last if training.channels_last else torch.contiguous_format
         )
+        self.generate, self.features = generator, discriminator.features
+        if training.compile:
+            self.generate = compiled(generator, compile_backend)
+            self.features = compiled(discriminator.features, compile_backend)
 
     def _autocast(self):
         if self.training.precision == "bf16":
@@ -96,12 +111,12 @@ class GanStep:
         if policy:
             unit = diff_augment(to_unit_range(x, self.output_range), policy, self.rng)
             x = from_unit_range(unit, self.output_range)
-        return self.discriminator.features(x.contiguous(memory_format=self.memory_format))
+        return self.features(x.contiguous(memory_format=self.memory_format))
 
     def _fakes(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         labels = self.method.sample_fake_labels(n, self.rng)
         z = torch.randn(n, self.z_dim, generator=self.rng, device=self.device)
-        return self.generator(z, labels), labels
+        return self.generate(z, labels), labels
 
     def discriminator_step(self, step: int, micro_batches: list[Batch]) -> dict[str, float]:
         """One D update over the micro-batches (gradients accumulated, then averaged)."""

@@ -5,6 +5,12 @@ Every random draw of training comes from seeded streams that are saved with the 
 global CPU generator, which initialises the networks, and one ``torch.Generator`` on the device
 for latents, fake labels and DiffAugment), and the data reader is resumed at the recorded number
 of micro-batches consumed, so save → restore → continue equals an uninterrupted run bit for bit.
+
+Checkpoints move between devices: every tensor is loaded onto the CPU and then into the
+networks and optimisers wherever they live. A sampling stream saved on another kind of device
+(a CUDA generator's Philox state cannot seed a CPU generator, nor the reverse) is not restored
+but re-seeded from the seed, the replica and the G step, so the continuation is deterministic,
+though not the one the other device would have drawn.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from s3gan.data.batch import Batch
 from s3gan.methods import GanMethod
 from s3gan.nn.biggan import Discriminator, Generator
 from s3gan.spec.model import ExperimentSpec
+from s3gan.train.compiled import DEFAULT_BACKEND
 from s3gan.train.ema import GeneratorEma
+from s3gan.train.precision import for_device
 from s3gan.train.standing_stats import standing_statistics
 from s3gan.train.step import GanStep, GradientSync, no_gradient_sync
 
@@ -28,6 +36,7 @@ from s3gan.train.step import GanStep, GradientSync, no_gradient_sync
 _SAMPLING_STREAM = 1
 _EVALUATION_STREAM = 2
 _REPLICA_STRIDE = 1_000
+_RESEED_STRIDE = 1_000_003  # a sampling stream re-seeded after a device change, per G step
 
 
 class Trainer:
@@ -42,9 +51,14 @@ class Trainer:
         sync_gradients: GradientSync = no_gradient_sync,
         replica: int = 0,
         replicas: int = 1,
+        compile_backend: str = DEFAULT_BACKEND,
     ):
         self.spec, self.method, self.batches = spec, method, batches
         self.device = torch.device(device)
+        self.replica = replica
+        if self.device.type == "cuda":
+            # Fixed shapes every step: let cuDNN pick its fastest convolution algorithms.
+            torch.backends.cudnn.benchmark = True
         seed = spec.seeds.gan
         torch.manual_seed(seed)
         memory_format = (
@@ -57,20 +71,20 @@ class Trainer:
             self.device, memory_format=memory_format
         )
         # Each data-parallel replica draws its own latents and fake labels.
-        self.rng = torch.Generator(self.device).manual_seed(
-            seed + _SAMPLING_STREAM + _REPLICA_STRIDE * replica)
+        self.rng = torch.Generator(self.device).manual_seed(self._sampling_seed())
         # Global batch = micro-batch × accumulation × replicas (one process: every share).
         self.gan_step = GanStep(
             self.generator,
             self.discriminator,
             method,
-            spec.training,
+            for_device(spec.training, spec.resources.accelerator.kind, self.device),
             spec.model.output_range,
             spec.model.z_dim,
             micro_batch=spec.micro_batch,
             accumulation=spec.training.global_batch // (spec.micro_batch * replicas),
             rng=self.rng,
             sync_gradients=sync_gradients,
+            compile_backend=compile_backend,
         )
         ema = spec.training.ema
         self.ema = GeneratorEma(self.generator, ema) if ema.enabled else None
@@ -148,8 +162,19 @@ class Trainer:
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
         torch.set_rng_state(state["rng"]["torch_cpu"])
-        self.rng.set_state(state["rng"]["sampling"])
-        if "torch_cuda" in state["rng"]:
+        if "torch_cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["torch_cuda"], self.device)
         self.step = int(state["progress"]["step"])
         self.batches_consumed = int(state["progress"]["batches_consumed"])
+        self.restore_sampling_stream(state["rng"]["sampling"])
+
+    def restore_sampling_stream(self, saved: torch.Tensor) -> None:
+        """The sampling stream from its saved state, or, when it was saved by a generator of
+        another device type (the states differ in size), re-seeded for the current step."""
+        if saved.numel() == self.rng.get_state().numel():
+            self.rng.set_state(saved)
+        else:
+            self.rng.manual_seed(self._sampling_seed() + _RESEED_STRIDE * self.step)
+
+    def _sampling_seed(self) -> int:
+        return self.spec.seeds.gan + _SAMPLING_STREAM + _REPLICA_STRIDE * self.replica

@@ -13,8 +13,9 @@ a G update are one compiled program each, reused from the second iteration on.
   in-graph ``xm.all_reduce`` per network update; G's BatchNorm statistics span every replica
   through :mod:`s3gan.nn.cross_replica_bn` over the ``xla`` process group (BigGAN's and the
   paper's cross-replica BatchNorm on TPU pods).
-- ``training.precision: bf16`` runs the networks under ``torch.autocast("xla", bfloat16)`` (the
-  MXU's native type; weights, optimiser state and BatchNorm statistics stay float32).
+- ``training.precision: bf16`` (the default for ``accelerator.kind: tpu``) runs the networks
+  under ``torch.autocast("xla", bfloat16)`` (the MXU's native type; weights, optimiser state,
+  spectral norm, BatchNorm statistics and losses stay float32, ``s3gan.train.precision``).
 - Input: each host reads its own share, and ``MpDeviceLoader`` uploads the next micro-batches
   to the device while the current ones train.
 - Checkpoints hold CPU tensors in exactly the eager trainer's format, so a run moves between
@@ -165,7 +166,7 @@ class XlaTrainer(Trainer):
             cross_replica_batch_norms(self.generator)
         eager = self.gan_step
         self.gan_step = XlaGanStep(
-            self.generator, self.discriminator, method, spec.training, eager.output_range,
+            self.generator, self.discriminator, method, eager.training, eager.output_range,
             eager.z_dim, eager.micro_batch, eager.accumulation, self.rng,
             average_gradients_in_graph if replicas > 1 else no_gradient_sync, device=device)
         if self.ema is not None:

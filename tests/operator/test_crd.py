@@ -35,6 +35,12 @@ BAD = [
                                            "topology": "2x2"}}},
     {**BASE, "sweep": {"grid": {"learningRate": [1, 2]}}},
     {**BASE, "sweep": {"grid": {"beta": []}}},
+    {**BASE, "training": {"compile": True},
+     "resources": {"accelerator": {"kind": "tpu", "type": "tpu-v4-podslice",
+                                   "topology": "2x2x4"}}},
+    {**BASE, "training": {"fusedAdam": True},
+     "resources": {"accelerator": {"kind": "tpu", "type": "tpu-v4-podslice",
+                                   "topology": "2x2x4"}}},
 ]
 GOOD = [
     BASE,
@@ -43,6 +49,11 @@ GOOD = [
                                            "topology": "2x2x4", "perWorker": 4},
                            "workers": 4}},
     {**BASE, "sweep": {"grid": {"beta": [0.25, 0.5, 1, 2], "method": ["s3gan", "s3gan-co"]}}},
+    {**BASE, "training": {"compile": True, "precision": "bf16", "fusedAdam": True},
+     "resources": {"accelerator": {"kind": "gpu", "type": "nvidia-h200-141gb"}}},
+    {**BASE, "training": {"fusedAdam": False},
+     "resources": {"accelerator": {"kind": "tpu", "type": "tpu-v4-podslice",
+                                   "topology": "2x2x4"}}},
 ]
 
 

@@ -64,4 +64,4 @@ def follow(trainer: Trainer, rollback: Rollback, rank: int) -> None:
     """Put rank 0's restored state, its learning rates and this replica's saved sampling stream
     into the trainer of replica ``rank`` (rank 0's guard has done so for its own)."""
     restore(trainer, rollback.state, rollback.record)
-    trainer.rng.set_state(rollback.state["rng"]["replicas"][rank])
+    trainer.restore_sampling_stream(rollback.state["rng"]["replicas"][rank])

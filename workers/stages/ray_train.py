@@ -1,8 +1,9 @@
 """How a stage asks Ray Train for workers and where Ray keeps its own run state.
 
-Workers come from ``spec.resources`` (``workers`` × ``cpusPerWorker``, one accelerator each when
-the spec names one). Ray's run state lives beside the stage's artefacts, so re-running with the
-same ``RunConfig(name, storage_path)`` — also on a fresh cluster — is Ray Train V2's resume.
+Workers come from ``spec.resources`` (``workers`` × ``cpusPerWorker``, one accelerator each
+when the spec names one); GPU workers join an NCCL process group, CPU workers a gloo one.
+Ray's run state lives beside the stage's artefacts, so re-running with the same
+``RunConfig(name, storage_path)`` — also on a fresh cluster — is Ray Train V2's resume.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def scaling_config(spec: ExperimentSpec) -> ray.train.ScalingConfig:
         use_gpu=resources.accelerator.kind == "gpu",
         resources_per_worker={"CPU": resources.cpus_per_worker},
     )
+
+
+def torch_config(spec: ExperimentSpec):
+    """The process group of a GPU or CPU worker group (TPU slices have their own)."""
+    from ray.train.torch import TorchConfig
+
+    return TorchConfig(backend="nccl" if spec.resources.accelerator.kind == "gpu" else "gloo")
 
 
 def run_config(run: Location, directory: str, name: str) -> ray.train.RunConfig:
@@ -53,7 +61,11 @@ def start_replica(spec: ExperimentSpec) -> Replica:
 
     context = ray.train.get_context()
     torch.set_num_threads(threads(spec.resources.cpus_per_worker))
-    return Replica(context.get_world_rank(), context.get_world_size(), device())
+    replica = Replica(context.get_world_rank(), context.get_world_size(), device())
+    if replica.device.startswith("cuda"):
+        # NCCL's object collectives (checkpoint streams, rank 0's state) use the current device.
+        torch.cuda.set_device(replica.device)
+    return replica
 
 
 def device() -> str:

@@ -99,9 +99,11 @@ def run(context: StageContext) -> StageOutput:
 def worker_group(spec: ExperimentSpec) -> dict:
     """The training function and the workers it runs on: on a TPU slice, one Ray worker per
     host, each running torch-xla replicas (``s3gan_workers.xla.train_loop``); otherwise the
-    eager loop, one replica per worker on Ray Train's device."""
+    eager loop, one replica per worker on Ray Train's device (one GPU each, NCCL, for
+    ``accelerator.kind: gpu``)."""
     if spec.resources.accelerator.kind != "tpu":
-        return {"train_loop_per_worker": _worker, "scaling_config": ray_train.scaling_config(spec)}
+        return {"train_loop_per_worker": _worker, "scaling_config": ray_train.scaling_config(spec),
+                "torch_config": ray_train.torch_config(spec)}
     from s3gan_workers.xla import train_loop  # imported here: it uses this module's functions
 
     return {"train_loop_per_worker": train_loop.host_worker, "torch_config": TpuXlaConfig(),
@@ -224,7 +226,7 @@ def resume_replica(trainer: Trainer, state: dict | None, rank: int) -> None:
     """Load ``state`` (if any) and replica ``rank``'s own sampling stream from it."""
     if state is not None:
         trainer.load_state_dict(state)
-        trainer.rng.set_state(state["rng"]["replicas"][rank])
+        trainer.restore_sampling_stream(state["rng"]["replicas"][rank])
 
 
 def at_evaluation_point(step: int, spec: ExperimentSpec) -> bool:

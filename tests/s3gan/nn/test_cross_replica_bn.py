@@ -73,6 +73,29 @@ def test_two_replicas_equal_one_batch_norm_on_the_whole_batch_gradients_too():
         torch.testing.assert_close(results[rank][5], reference.running_var)
 
 
+def _bf16_replica(rank: int) -> tuple:
+    """Replica ``rank``'s half of a bf16 batch whose channel means (40) dwarf their spread (1):
+    sums of bf16-rounded values would lose the variance entirely."""
+    x = (torch.randn(8, 3, 6, 6, generator=torch.Generator().manual_seed(2)) + 40).bfloat16()
+    norm = CrossReplicaBatchNorm2d(3, affine=False)
+    y = norm(x.chunk(WORLD)[rank])
+    return y.float().numpy().copy(), norm.running_var.numpy().copy(), x.float().numpy().copy()
+
+
+@pytest.mark.slow
+def test_bf16_inputs_are_normalised_with_float32_statistics():
+    results = run_replicas(_bf16_replica, WORLD)
+    x = torch.from_numpy(results[0][2])
+    reference = nn.BatchNorm2d(3, affine=False)
+    expected = reference(x)  # float32 on the same bf16-rounded values
+    y = torch.cat([torch.from_numpy(results[r][0]) for r in range(WORLD)])
+    torch.testing.assert_close(y, expected, atol=0.2, rtol=0)  # bf16 output rounding at 40σ
+    assert (y.std(dim=(0, 2, 3)) - 1).abs().max() < 0.05
+    for rank in range(WORLD):
+        torch.testing.assert_close(torch.from_numpy(results[rank][1]), reference.running_var,
+                                   rtol=1e-4, atol=0)
+
+
 def test_without_a_process_group_it_is_batch_norm_including_cumulative_statistics():
     x, _ = _inputs()
     ours, theirs = CrossReplicaBatchNorm2d(5, momentum=None), nn.BatchNorm2d(5, momentum=None)

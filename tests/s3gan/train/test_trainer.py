@@ -37,7 +37,10 @@ def _assert_same_tensors(a, b, where: str = "") -> None:
         assert a == b, where
 
 
-def test_save_restore_continue_is_bit_identical_to_a_straight_run(spec, tmp_path, make_trainer):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_save_restore_continue_is_bit_identical_to_a_straight_run(precision, tiny_spec, tmp_path,
+                                                                  make_trainer):
+    spec = tiny_spec(precision=precision)
     straight = make_trainer(spec)
     for _ in range(4):
         straight.train_step()
@@ -159,3 +162,25 @@ def test_replicas_share_initial_weights_but_draw_their_own_latents(spec, real_ba
     assert not torch.equal(z0, z1)
     # Two replicas of micro-batch 4 make the global batch of 8: no accumulation on either.
     assert replicas[0].gan_step.accumulation == 1
+
+
+def test_a_checkpoint_from_another_device_type_resumes_with_a_reseeded_sampling_stream(
+        spec, tmp_path, make_trainer):
+    trainer = make_trainer(spec)
+    trainer.train_step()
+    state = trainer.state_dict()
+    # What a CUDA trainer writes: a 16-byte Philox sampling state and CUDA's own RNG.
+    state["rng"] = {**state["rng"], "sampling": torch.zeros(16, dtype=torch.uint8),
+                    "torch_cuda": torch.zeros(16, dtype=torch.uint8)}
+    saved = CheckpointStore(tmp_path, keep=1).save(1, state)
+
+    continuations = []
+    for _ in range(2):
+        resumed = make_trainer(spec, start=2)
+        resumed.load_state_dict(load(saved.path))
+        assert resumed.rng.get_state().numel() != 16
+        continuations.append(resumed.train_step())
+    assert continuations[0] == continuations[1]  # deterministic
+    straight = make_trainer(spec)
+    straight.train_step()
+    assert straight.train_step() != continuations[0]  # but drawn from a fresh stream

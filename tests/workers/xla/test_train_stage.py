@@ -1,6 +1,6 @@
 """The train stage's choice of training function and workers by accelerator kind: torch-xla
-replicas on a TPU slice's hosts, the eager loop elsewhere; a spec whose slice does not add up
-fails before any worker starts."""
+replicas on a TPU slice's hosts, the eager loop elsewhere (NCCL between GPU workers); a spec
+whose slice does not add up fails before any worker starts."""
 
 from __future__ import annotations
 
@@ -31,13 +31,15 @@ def test_a_tpu_slice_trains_torch_xla_replicas_one_worker_per_host():
     assert scaling.resources_per_worker["TPU"] == 4
 
 
-@pytest.mark.parametrize("accelerator", [{"kind": "gpu", "perWorker": 1}, None])
-def test_other_kinds_train_the_eager_loop(accelerator):
+@pytest.mark.parametrize(("accelerator", "backend"), [
+    ({"kind": "gpu", "type": "nvidia-h200-141gb", "perWorker": 1}, "nccl"), (None, "gloo")])
+def test_other_kinds_train_the_eager_loop_gpus_in_an_nccl_group(accelerator, backend):
     resources = {"workers": 2} | ({"accelerator": accelerator} if accelerator else {})
     group = train.worker_group(_spec(resources))
     assert group["train_loop_per_worker"] is train._worker
-    assert "torch_config" not in group
+    assert group["torch_config"].backend == backend
     assert group["scaling_config"].num_workers == 2
+    assert group["scaling_config"].use_gpu == (backend == "nccl")
     assert not group["scaling_config"].use_tpu
 
 
