@@ -111,7 +111,7 @@ def _evaluate(spec: ExperimentSpec, run_labels: dict[str, str], run_uri: str, tr
     trainer = restored_trainer(spec, run, labels_record, f"{train_directory}/{FINAL}",
                                ray_train.device())
     scores = measure(trainer.evaluation_generator(), spec, trainer.method, feature_network())
-    record = scores.as_record()
+    record = {**scores.as_record(), "step": trainer.step}  # which checkpoint the scores are of
     exporter = Exporter()
     if metrics_port is not None:
         exporter.start(metrics_port)
