@@ -34,7 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 
-    experiment = read_experiment(args.file)
+    experiment = read_experiment(args.file, with_dataset=True)
     if experiment is None:
         return USAGE_ERROR
     spec = experiment.spec
