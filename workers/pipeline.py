@@ -172,7 +172,8 @@ def final_progress(records: dict[str, StageRecord]) -> Progress:
     steps = records["train"].results.get("steps") if "train" in records else None
     inception = scores.get("inceptionScore")
     return Progress("done", step=steps, fid=scores.get("fid"),
-                    inception_score=inception if isinstance(inception, float) else None)
+                    inception_score=inception if isinstance(inception, float) else None,
+                    class_accuracy_score=scores.get("classAccuracyScore"))
 
 
 def _anchored(spec: ExperimentSpec) -> ExperimentSpec:
@@ -227,6 +228,7 @@ def _report(spec: ExperimentSpec, run: Location, records: dict[str, StageRecord]
         real = spec.evaluation.real_samples or f"all {spec.dataset.eval_split}"
         print(f"FID {scores['fid']:.2f}: {scores['sets']} set(s) of {scores['samplesPerSet']} "
               f"generated samples against {real} real images ({scores['network']})")
+        print(evaluate.describe_class_accuracy(scores))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,6 +36,8 @@ CARD = "model-card.json"
 CARD_MARKDOWN = "README.md"
 _EVALUATION_SEED_OFFSET = 2  # the trainer's evaluation stream
 SCORE_FIELDS = ("step", "fid", "samplesPerSet", "sets", "network", "inceptionScore")
+CAS_FIELDS = ("classAccuracyScore", "classAccuracyStandardError", "classAccuracySamplesPerClass",
+              "classifierTestAccuracy")  # s3gan.eval.class_accuracy, when it was measured
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,8 @@ def evaluation_summary(scores: dict | None) -> dict | None:
         raise ValueError(f"the evaluation record lacks {', '.join(missing)} "
                          "(expected the evaluate stage's scores.json: Scores.as_record() and "
                          "its G step)")
-    return {key: scores[key] for key in SCORE_FIELDS}
+    optional = [key for key in CAS_FIELDS if key in scores]
+    return {key: scores[key] for key in (*SCORE_FIELDS, *optional)}
 
 
 def model_card(run: TrainedRun, num_classes: int, evaluation: dict | None) -> dict:
@@ -230,6 +233,12 @@ def card_markdown(card: dict) -> str:
         quality = (f"FID {scores['fid']:.2f}: mean over {scores['sets']} sets of "
                    f"{scores['samplesPerSet']} samples, features of `{scores['network']}`; "
                    f"Inception Score: {scores['inceptionScore']}.")
+        if "classAccuracyScore" in scores:
+            quality += (f" Classification Accuracy Score {scores['classAccuracyScore']:.3f} ± "
+                        f"{scores['classAccuracyStandardError']:.3f} "
+                        f"({scores['classAccuracySamplesPerClass']} samples per class; the "
+                        f"evaluation classifier scores {scores['classifierTestAccuracy']:.3f} "
+                        "on held-out real images).")
     return f"""# {card['method']} generator, G step {card['step']}
 
 {g['resolution']}×{g['resolution']} images, {g['numClasses']} classes, z of {g['zDim']}

@@ -56,7 +56,9 @@ def _stages(root: Path, method: str, fraction: float, seed: int, fid: float | No
     if fid is not None:
         stages["evaluate"] = {"key": "e", "directory": "stages/evaluate/e", "results": {
             "fid": fid, "inceptionScore": "unavailable", "network": "offline-inception",
-            "sets": 1, "samplesPerSet": 16}}
+            "sets": 1, "samplesPerSet": 16, "classAccuracyScore": 1.0 - fid / 100,
+            "classAccuracyStandardError": 0.015, "classAccuracySamplesPerClass": 100,
+            "classifierTestAccuracy": 0.912}}
     return stages
 
 
@@ -82,6 +84,11 @@ def test_cells_are_the_median_over_seeds_with_their_spread(sweep_dir):
     assert "offline-inception" in table.note and "1 set(s) of 16" in table.note
     inception = score_table(source.trials, "inceptionScore")
     assert inception.rows[1][1] == "unavailable"
+    cas = score_table(source.trials, "classAccuracyScore")
+    assert cas.rows == (("s2gan", "0.600 (n=1)", "—"),
+                        ("s3gan", "0.880 (0.700–0.900), n=3", "0.920 (n=1)"))
+    assert "100 samples per class" in cas.note and "0.912 on held-out real images" in cas.note
+    assert "standard error per trial 0.015–0.015" in cas.note
 
 
 def test_a_failed_trial_is_shown_as_failed_and_left_out_of_the_table(sweep_dir, tmp_path):
