@@ -37,6 +37,7 @@ from s3gan_workers.stages import labels, ray_train
 from s3gan_workers.stages.chief import FINAL, Chief
 from s3gan_workers.stages.collapse import Rollback, Stop, follow, shared
 from s3gan_workers.stages.context import StageContext, StageOutput
+from s3gan_workers.stages.loopback import LoopbackTorchConfig
 from s3gan_workers.stages.preemption import PreemptionPoll
 from s3gan_workers.stages.replicas import (
     average_gradients,
@@ -101,7 +102,8 @@ def worker_group(spec: ExperimentSpec) -> dict:
     host, each running torch-xla replicas (``s3gan_workers.xla.train_loop``); otherwise the
     eager loop, one replica per worker on Ray Train's device."""
     if spec.resources.accelerator.kind != "tpu":
-        return {"train_loop_per_worker": _worker, "scaling_config": ray_train.scaling_config(spec)}
+        return {"train_loop_per_worker": _worker, "scaling_config": ray_train.scaling_config(spec),
+                "torch_config": LoopbackTorchConfig()}
     from s3gan_workers.xla import train_loop  # imported here: it uses this module's functions
 
     return {"train_loop_per_worker": train_loop.host_worker, "torch_config": TpuXlaConfig(),
