@@ -4,6 +4,7 @@ workers, which also all-reduce through the group."""
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 
 import pytest
@@ -44,18 +45,19 @@ def listening_addresses() -> list[str]:
 
 
 def _host(hexed: str, width: int) -> str:
+    """/proc/net/tcp's hex address as text; an IPv4-mapped IPv6 address as its IPv4 one."""
     raw = bytes.fromhex(hexed)
     if width == 8:
-        return ".".join(str(b) for b in raw[::-1])
-    words = [raw[i:i + 4][::-1] for i in range(0, 16, 4)]
-    return ":".join(b"".join(words).hex()[i:i + 4] for i in range(0, 32, 4))
+        return str(ipaddress.IPv4Address(raw[::-1]))
+    address = ipaddress.IPv6Address(b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+    return str(address.ipv4_mapped or address)
 
 
-def _worker() -> None:
+def _worker() -> dict:
     total = torch.tensor([float(dist.get_rank() + 1)])
-    dist.all_reduce(total)
-    ray.train.report({"sum": total.item(), "listening": listening_addresses(),
-                      "world": dist.get_world_size()})
+    dist.all_reduce(total)  # rank 0 serves the store, so look there, after the group formed
+    return {"sum": total.item(), "listening": listening_addresses(),
+            "world": dist.get_world_size()}
 
 
 def test_the_process_group_listens_on_loopback_only(ray_cluster):
@@ -63,7 +65,7 @@ def test_the_process_group_listens_on_loopback_only(ray_cluster):
         _worker, scaling_config=ray.train.ScalingConfig(num_workers=2,
                                                         resources_per_worker={"CPU": 0.5}),
         torch_config=LoopbackTorchConfig()).fit()
-    metrics = result.metrics
+    metrics = result.return_value  # rank 0's
     assert metrics["world"] == 2 and metrics["sum"] == 3.0  # the group works
     assert metrics["listening"], "rank 0 serves the store: something must listen"
     assert all(a.startswith("127.0.0.1:") for a in metrics["listening"]), metrics["listening"]
