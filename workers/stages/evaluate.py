@@ -90,8 +90,26 @@ def measure_class_accuracy(generator_net: nn.Module, spec: ExperimentSpec, metho
     per_class = spec.evaluation.class_accuracy_samples_per_class
     if per_class == 0 or not labels_are_classes(spec, method):
         return None
-    dataset = open_location(spec.dataset.uri, spec.storage)
     device = next(generator_net.parameters()).device
+    classifier = evaluation_classifier(spec, device)
+    rng = torch.Generator(device).manual_seed(spec.seeds.gan + _CAS_STREAM)
+
+    @torch.no_grad()
+    def generate(labels: torch.Tensor) -> torch.Tensor:
+        z = sample_latents(labels.numel(), spec.model.z_dim, spec.evaluation.truncation, rng)
+        images = generator_net(z.to(device), labels.to(device)).float()
+        return to_uint8(images, spec.model.output_range)
+
+    return class_accuracy.class_accuracy_score(
+        classifier, generate, range(spec.dataset.num_classes), per_class,
+        classifier.test_accuracy, batch_size=spec.micro_batch)
+
+
+def evaluation_classifier(spec: ExperimentSpec, device: torch.device | str = "cpu"
+                          ) -> class_accuracy.TrainedClassifier:
+    """The dataset's evaluation-only classifier: from its cache, else trained on every train
+    label and cached (``s3gan.eval.class_accuracy``)."""
+    dataset = open_location(spec.dataset.uri, spec.storage)
     key = class_accuracy.ClassifierKey(spec.dataset.train_split, spec.dataset.eval_split,
                                        spec.dataset.num_classes,
                                        spec.evaluation.classifier_epochs, spec.seeds.gan)
@@ -106,18 +124,7 @@ def measure_class_accuracy(generator_net: nn.Module, spec: ExperimentSpec, metho
             yield from zip(torch.from_numpy(images).split(REAL_BATCH),
                            torch.from_numpy(truth).split(REAL_BATCH), strict=True)
 
-    classifier = class_accuracy.cached(dataset, key, train, test, device)
-    rng = torch.Generator(device).manual_seed(spec.seeds.gan + _CAS_STREAM)
-
-    @torch.no_grad()
-    def generate(labels: torch.Tensor) -> torch.Tensor:
-        z = sample_latents(labels.numel(), spec.model.z_dim, spec.evaluation.truncation, rng)
-        images = generator_net(z.to(device), labels.to(device)).float()
-        return to_uint8(images, spec.model.output_range)
-
-    return class_accuracy.class_accuracy_score(
-        classifier, generate, range(spec.dataset.num_classes), per_class,
-        classifier.test_accuracy, batch_size=spec.micro_batch)
+    return class_accuracy.cached(dataset, key, train, test, device)
 
 
 def labels_are_classes(spec: ExperimentSpec, method) -> bool:
