@@ -121,8 +121,9 @@ def evaluation_classifier(spec: ExperimentSpec, device: torch.device | str = "cp
 
     def test() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for images, truth, _ in shard_images(dataset, spec.dataset.eval_split):
-            yield from zip(torch.from_numpy(images).split(REAL_BATCH),
-                           torch.from_numpy(truth).split(REAL_BATCH), strict=True)
+            # Copies: Arrow's buffers are read-only, and torch warns on a read-only view.
+            yield from zip(torch.tensor(images).split(REAL_BATCH),
+                           torch.tensor(truth).split(REAL_BATCH), strict=True)
 
     return class_accuracy.cached(dataset, key, train, test, device)
 
