@@ -68,13 +68,16 @@ _FAILURE = {
 STATUS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Written by the operator (phase, conditions, message, children) and by the "
-    "job (stage, step, fid, inceptionScore, imagesPerSecond, lastFailure).",
+    "job (stage, step, fid, inceptionScore, classAccuracyScore, imagesPerSecond, lastFailure).",
     "properties": {
         "phase": {"type": "string", "enum": list(PHASES)},
         "stage": {"type": "string", "description": "pretrain, labels, train, evaluate or done"},
         "step": {"type": "integer", "minimum": 0, "description": "generator steps completed"},
         "fid": {"type": "number", "description": "latest FID, mean over sample sets"},
         "inceptionScore": {"type": "number"},
+        "classAccuracyScore": {"type": "number", "minimum": 0, "maximum": 1,
+                               "description": "share of samples generated for class c that the "
+                               "evaluation classifier puts in c (CAS)"},
         "imagesPerSecond": {"type": "number",
                             "description": "real images through training, all replicas"},
         "lastFailure": _FAILURE,

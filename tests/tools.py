@@ -1,6 +1,7 @@
 """The external binaries some tests drive, found where `make tools` (scripts/system-deps.sh) puts
-them: helm and kubectl in the repository's .tools/bin/, promtool from Debian's prometheus package
-on PATH. A test asking for one that is absent is skipped, saying how to install it."""
+them: helm and kubectl in the repository's .tools/bin/, promtool and the Prometheus server from
+Debian's prometheus package on PATH. A test asking for one that is absent is skipped, saying how
+to install it."""
 
 from __future__ import annotations
 
@@ -32,3 +33,8 @@ def kubectl() -> Path:
 
 def promtool() -> Path:
     return binary("promtool")
+
+
+def prometheus() -> Path:
+    """Debian's Prometheus server (the same package as promtool)."""
+    return binary("prometheus")

@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from types import ModuleType
 
 import ray
@@ -41,8 +42,10 @@ from s3gan.data.documents import write_json
 from s3gan.data.storage import Location, open_location
 from s3gan.spec import SpecError
 from s3gan.spec.model import Experiment, ExperimentSpec
+from s3gan.train.checkpoint import CheckpointStore
 
 SUMMARY = "run.json"
+INTERRUPTED = 128 + 2  # as a shell reports SIGINT
 EXPERIMENT = "experiment.yaml"  # beside the summary
 # Ray's Unix sockets live under its temporary directory, and an AF_UNIX path may hold 107 bytes;
 # Ray adds up to ~60 (session_<date>_<time>_<pid>/sockets/plasma_store).
@@ -102,6 +105,11 @@ def run_pipeline(
         try:
             output = stage.run(StageContext(spec, name, run, directory, key, dict(records),
                                             feature_network, metrics_port, fault, say, trial))
+        except (KeyboardInterrupt, SystemExit):
+            # Ctrl-C; during Ray Train's fit() its own SIGINT handler aborts the workers and
+            # ends with sys.exit(0).
+            say(f"{head}: interrupted. {resume_point(run, stage.NAME, directory)}")
+            raise
         except Exception as error:
             failure = stage_failure(stage.NAME, error)
             say(f"{head}: failed: {failure.reason}")
@@ -118,6 +126,18 @@ def run_pipeline(
     if summary is not None:
         write_summary(run, summary, experiment, records)
     return records
+
+
+def resume_point(run: Location, stage: str, directory: str) -> str:
+    """What re-running the same command does after an interruption in ``stage``."""
+    again = ("Re-running the same command resumes: finished stages are skipped, and this one "
+             "starts again")
+    if stage != train.NAME or run.uri.startswith("s3://"):
+        return f"{again} from its own checkpoints, if it saved any."
+    latest = CheckpointStore(Path(run.path(f"{directory}/checkpoints")), keep=1).latest()
+    if latest is None:
+        return f"{again} from G step 0 (no checkpoint was saved yet)."
+    return f"{again} from G step {latest.step} ({latest.path})."
 
 
 def stage_failure(stage: str, error: Exception) -> Failure:
@@ -152,7 +172,8 @@ def final_progress(records: dict[str, StageRecord]) -> Progress:
     steps = records["train"].results.get("steps") if "train" in records else None
     inception = scores.get("inceptionScore")
     return Progress("done", step=steps, fid=scores.get("fid"),
-                    inception_score=inception if isinstance(inception, float) else None)
+                    inception_score=inception if isinstance(inception, float) else None,
+                    class_accuracy_score=scores.get("classAccuracyScore"))
 
 
 def _anchored(spec: ExperimentSpec) -> ExperimentSpec:
@@ -186,6 +207,8 @@ def execute(experiment: Experiment, run_dir: str | None = None, address: str | N
     ray_session.connect(ray_temp_dir(run), address, num_cpus)
     try:
         records = run_pipeline(experiment, run, metrics_port=metrics_port)
+    except (KeyboardInterrupt, SystemExit):
+        return INTERRUPTED  # run_pipeline said where re-running resumes
     finally:
         ray.shutdown()
     _report(experiment.spec, run, records)
@@ -205,6 +228,7 @@ def _report(spec: ExperimentSpec, run: Location, records: dict[str, StageRecord]
         real = spec.evaluation.real_samples or f"all {spec.dataset.eval_split}"
         print(f"FID {scores['fid']:.2f}: {scores['sets']} set(s) of {scores['samplesPerSet']} "
               f"generated samples against {real} real images ({scores['network']})")
+        print(evaluate.describe_class_accuracy(scores))
 
 
 def build_parser() -> argparse.ArgumentParser:

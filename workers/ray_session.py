@@ -33,6 +33,42 @@ def quiet_without_state_api() -> None:
     logging.getLogger(PLACEMENT_GROUP_CLEANER).setLevel(logging.ERROR)
 
 
+# Lines Ray's workers print that say nothing to the user of a run: Ray Train's PreemptionWatcher
+# actor is logged at error level by Ray's core worker every time it starts (its constructor
+# arguments live in the object store and it may restart: harmless by design), and the embedded
+# cluster's placement-group cleaner, which has no state API to ask (see above).
+CONSOLE_NOISE = ("Actor with class name: 'PreemptionWatcher'",)
+QUIET_ACTORS = ("PlacementGroupCleaner",)
+_RAY_PRINT_HANDLER = "ray_print_logs"  # ray._private.worker's handler of forwarded worker output
+
+
+def quiet_console() -> None:
+    """After ``ray.init``: the console gets what the workers print minus :data:`CONSOLE_NOISE`
+    and the :data:`QUIET_ACTORS`' output (all of it stays in Ray's log files), and no Ray Data
+    progress blocks or context dumps (the stages print their own progress lines)."""
+    from ray._private.ray_logging import global_worker_stdstream_dispatcher
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    original = next((h for name, h in global_worker_stdstream_dispatcher.handlers
+                     if name == _RAY_PRINT_HANDLER), None)
+    if original is None:  # log_to_driver off, or Ray's internals changed: leave it be
+        return
+
+    def filtered(data: dict) -> None:
+        if data.get("actor_name") in QUIET_ACTORS:
+            return
+        lines = [line for line in data.get("lines", ())
+                 if not any(noise in line for noise in CONSOLE_NOISE)]
+        if lines:
+            original({**data, "lines": lines})
+
+    global_worker_stdstream_dispatcher.remove_handler(_RAY_PRINT_HANDLER)
+    global_worker_stdstream_dispatcher.add_handler(_RAY_PRINT_HANDLER, filtered)
+
+
 def embedded_on_loopback(address: str | None = None) -> None:
     """Before Ray is imported: an embedded cluster started by this process listens on
     127.0.0.1 only (its workers, started by it, inherit the setting). Nothing when ``address``
@@ -49,12 +85,14 @@ def connect(temp_dir: str, address: str | None = None, num_cpus: int | None = No
     if address:
         ray.init(address=address, log_to_driver=True,
                  runtime_env={"env_vars": WORKER_ENVIRONMENT})
+        quiet_console()
         return
     ray.init(num_cpus=num_cpus or os.cpu_count(), _node_ip_address="127.0.0.1",
              include_dashboard=False, _temp_dir=temp_dir, log_to_driver=True,
              runtime_env={"env_vars": WORKER_ENVIRONMENT,
                           "worker_process_setup_hook":
                               f"{__name__}.{quiet_without_state_api.__name__}"})
+    quiet_console()
     listening = ray.get_runtime_context().gcs_address.rsplit(":", 1)[0]
     if listening != "127.0.0.1":
         logger.warning("the embedded Ray cluster listens on %s, not only on 127.0.0.1: set %s=0 "

@@ -40,13 +40,14 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Progress:
     """What rank 0 knows: the CRD's ``status.stage``, ``step``, ``fid``, ``inceptionScore``,
-    ``imagesPerSecond``."""
+    ``classAccuracyScore``, ``imagesPerSecond``."""
 
     stage: str
     step: int | None = None
     fid: float | None = None
     inception_score: float | None = None  # None: not measured (offline weights carry no IS)
     images_per_second: float | None = None  # real images through training, all replicas
+    class_accuracy_score: float | None = None  # CAS of the evaluate stage (None: not measured)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -57,7 +58,8 @@ class Progress:
     def as_status(self) -> dict:
         status = {"stage": self.stage, "step": self.step, "fid": self.fid,
                   "inceptionScore": self.inception_score,
-                  "imagesPerSecond": self.images_per_second}
+                  "imagesPerSecond": self.images_per_second,
+                  "classAccuracyScore": self.class_accuracy_score}
         return {key: value for key, value in status.items() if value is not None}
 
 

@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                          help="fail when more than this share of images is unreadable (0.001)")
     convert.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     convert.add_argument("--limit", type=int, default=None, metavar="IMAGES",
-                         help="only the first IMAGES images of each split (quick runs)")
+                         help="only IMAGES images of each split, a fixed random subset")
     _storage_arguments(convert)
     convert.set_defaults(run=_convert)
 

@@ -4,6 +4,7 @@ dependencies (torch, Ray) only when it runs, so `s3gan --help` and `s3gan spec` 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from s3gan import __version__
@@ -35,9 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BROKEN_PIPE = 128 + 13  # as a shell reports a process killed by SIGPIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args) or 0
+    try:
+        return args.run(args) or 0
+    except BrokenPipeError:
+        # The reader went away (`s3gan spec schema | head`): nothing more to say, and nothing
+        # left in the buffer to fail again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
 
 
 if __name__ == "__main__":

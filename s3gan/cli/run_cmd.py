@@ -42,7 +42,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 
-    experiment = read_experiment(args.file)
+    experiment = read_experiment(args.file, with_dataset=True)
     if experiment is None:
         return USAGE_ERROR
     from s3gan_workers import ray_session

@@ -8,8 +8,10 @@ latent path z_a → z_b in every row).
 ``s3gan export RUN_DIR --out DIR [--scores FILE]`` writes the evaluated generator as a
 ``torch.export`` program, a plain state dict and a model card (``s3gan.eval.export``).
 
-A run directory resolves to its best-FID checkpoint when one is recorded, else its newest
-verified one; the experiment is the run's ``experiment.yaml`` unless ``--experiment`` names one.
+A run directory (the one ``s3gan run`` prints, or an ``s3gan train`` one) resolves to the
+checkpoint its evaluate stage scored, else its newest verified one; the experiment is the run's
+``experiment.yaml`` unless ``--experiment`` names one. ``--scores`` must be of the checkpoint's
+own G step: a card never claims another checkpoint's score.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     export.add_argument("source", metavar="RUN_DIR", type=Path)
     _common(export)
     export.add_argument("--scores", type=Path, metavar="FILE",
-                        help="the checkpoint's evaluation record (JSON) for the model card")
+                        help="the checkpoint's evaluation record (JSON, with its G step) for the "
+                        "model card (default: the evaluate stage's, when it scored it)")
     export.set_defaults(run=_export)
 
 
@@ -129,7 +132,8 @@ def _export(args: argparse.Namespace) -> int:
     except (FileNotFoundError, SpecError, ValueError, RuntimeError) as e:
         print(e, file=sys.stderr)
         return 2
-    fid = card["evaluation"]["fid"] if card["evaluation"] else "not measured"
-    print(f"exported G step {run.step} from {run.checkpoint} to {args.out} (FID {fid})",
-          flush=True)
+    scores = card["evaluation"]
+    fid = (f"FID {scores['fid']:.2f} of the evaluate stage" if scores
+           else "FID not measured for this checkpoint")
+    print(f"exported G step {run.step} from {run.checkpoint} to {args.out} ({fid})", flush=True)
     return 0

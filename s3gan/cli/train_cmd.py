@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import time
 from pathlib import Path
 
 
@@ -34,7 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from s3gan.cli.experiment_file import USAGE_ERROR, read_experiment
 
-    experiment = read_experiment(args.file)
+    experiment = read_experiment(args.file, with_dataset=True)
     if experiment is None:
         return USAGE_ERROR
     spec = experiment.spec
@@ -58,6 +57,7 @@ def _run(spec, run_dir: Path, steps: int, device_name: str | None) -> int:
     from s3gan.data.reader import TrainingReader
     from s3gan.eval.sampling import class_rows, grid_classes, save_class_grid
     from s3gan.methods import build_method
+    from s3gan.monitor.progress import RateMeter
     from s3gan.train.checkpoint import CheckpointStore, load
     from s3gan.train.preemption import PreemptibleSchedule
     from s3gan.train.retention import Retention
@@ -100,17 +100,17 @@ def _run(spec, run_dir: Path, steps: int, device_name: str | None) -> int:
           f"D {_millions(trainer.discriminator)}M parameters, {trainer.images_per_step} real "
           f"images per G step, on {device}; G steps {trainer.step} → {steps}", flush=True)
     schedule = PreemptibleSchedule(spec.training.checkpoint)
-    started, first = time.monotonic(), trainer.step
+    meter = RateMeter(steps, start=trainer.step)
     try:
         with schedule.catching_sigterm():
             while trainer.step < steps:
                 terms = trainer.train_step()
                 guard.after_step(terms)  # may roll back to the last known-good checkpoint
+                meter.update(trainer.step)
                 if trainer.step % spec.training.log_every_steps == 0 or trainer.step == steps:
-                    done = trainer.step - first
-                    rate = done * trainer.images_per_step / (time.monotonic() - started)
                     losses = "  ".join(f"{name} {value:.4f}" for name, value in terms.items())
-                    print(f"step {trainer.step}/{steps}  {losses}  {rate:.1f} img/s", flush=True)
+                    print(f"step {trainer.step}/{steps}  {losses}  "
+                          f"{meter.pace('img', trainer.images_per_step)}", flush=True)
                 if trainer.step < steps and schedule.due(trainer.step):
                     checkpoint()
                     schedule.saved()

@@ -1,10 +1,12 @@
 """``s3gan data convert``: a source tree into Parquet shards, in parallel and resumably.
 
 Shard k of a split holds the images with stable index in [k·S, (k+1)·S) (S the shard size),
-so every shard's content is fixed by the source and the settings alone. Each shard is written
-whole (see ``Location.write_whole``) and then recorded under ``progress/``; a re-run after an
-interruption skips the recorded shards and rewrites the rest byte for byte, so nothing is lost
-or duplicated. The manifest is written last.
+so every shard's content is fixed by the source and the settings alone. Stable indices follow
+``Source.in_stable_order``, a fixed permutation of the source's sorted listing, so an
+ImageNet-layout tree's shards each hold a random mix of classes, not one or two.
+Each shard is written whole (see ``Location.write_whole``) and then recorded under
+``progress/``; a re-run after an interruption skips the recorded shards and rewrites the
+rest byte for byte, so nothing is lost or duplicated. The manifest is written last.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from s3gan.data.storage import PARTIAL, open_location
 from s3gan.spec.model import Storage
 
 PROGRESS = "progress"
+STABLE_ORDER = "permuted/1"  # how stable indices follow the listing (Source.in_stable_order)
 DEFAULT_MAX_SKIPPED = 0.001  # ImageNet's train set has a handful of odd files, not 0.1%
 
 
@@ -73,12 +76,12 @@ def convert(
     report: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
     limit: int | None = None,
 ) -> Manifest:
-    source = open_source(source_root, validation_labels)
+    source = open_source(source_root, validation_labels).in_stable_order()
     if limit is not None:
         source = source.head(limit)
     location = open_location(dest, storage)
     identity = {"source": os.path.abspath(source_root), "fingerprint": source.fingerprint(),
-                "settings": asdict(settings)}
+                "settings": asdict(settings), "order": STABLE_ORDER}
     if _claim(location, identity):
         report(f"{dest}: already converted from {source_root} with these settings")
         return read_manifest(location)

@@ -7,7 +7,7 @@ against (benchmarks/data_read.py) and the input that exercises the ImageNet sour
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +53,23 @@ def write_imagenet_tree(
             lines.append(f"{name} {class_names[label]}\n")
         (root / "val_labels.txt").write_text("".join(lines))
     return root
+
+
+def synthetic_class_images(
+    classes: int, per_class: int, seed: int, sizes: tuple[int, int] = (40, 72)
+) -> tuple[Iterator[np.ndarray], np.ndarray]:
+    """``per_class`` RGB images of each of ``classes`` classes, class by class as a class-folder
+    listing holds them, for ``write_imagenet_tree``: lazily made uint8 [H, W, 3] arrays of
+    random height and width in ``sizes`` (ImageNet's photos vary in size and aspect), each its
+    class's colour plus noise, and their int64 labels."""
+    labels = np.repeat(np.arange(classes, dtype=np.int64), per_class)
+    palette = np.random.default_rng([seed, 0]).integers(0, 256, (classes, 3))
+
+    def images() -> Iterator[np.ndarray]:
+        rng = np.random.default_rng([seed, 1])
+        for label in labels.tolist():
+            height, width = rng.integers(sizes[0], sizes[1] + 1, 2)
+            noise = rng.normal(0.0, 24.0, (height, width, 3))
+            yield np.clip(palette[label] + noise, 0, 255).astype(np.uint8)
+
+    return images(), labels

@@ -1,7 +1,11 @@
 """What ``s3gan data convert`` reads: IDX files, class-folder trees and ImageNet's layout.
 
-Every source lists its images per split in a fixed order (sorted names), so an image's
-position in that list is its stable index, the same on every run and every machine.
+Every source lists its images per split in a fixed order (sorted names). ``s3gan data
+convert`` stores them in ``Source.in_stable_order()``: a fixed pseudo-random permutation of
+that listing, a pure function of the split's name and size. An image's position in it is its
+stable index, the same on every run and every machine. Class folders list class by class; the
+permutation spreads every class over every shard, so a reader holding a few shards at a time
+still draws class-mixed batches (docs/data.md, "Class mix").
 
 - IDX (MNIST, Fashion-MNIST): ``train-*`` → split "train", ``t10k-*`` → "validation".
 - A class-folder tree: ``SOURCE/<class>/<image>``, all in "train"; or with split folders
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,8 +46,16 @@ class Source:
     payloads: dict[str, list]  # split → per-image path (str) or ndarray, in index order
     labels: dict[str, np.ndarray]  # split → int64 [N]
 
+    def in_stable_order(self) -> Source:
+        """Each split's images in stable-index order (see the module docstring)."""
+        order = {s: listing_positions(s, len(p)) for s, p in self.payloads.items()}
+        return replace(self, payloads={s: [p[i] for i in order[s]]
+                                       for s, p in self.payloads.items()},
+                       labels={s: y[order[s]] for s, y in self.labels.items()})
+
     def head(self, limit: int) -> Source:
-        """The first ``limit`` images of each split (a fixed prefix, for quick runs)."""
+        """The first ``limit`` images of each split (in stable order: a seeded random subset,
+        for quick runs)."""
         if limit < 1:
             raise SourceError(f"limit must be at least 1, got {limit}")
         return replace(self, payloads={s: p[:limit] for s, p in self.payloads.items()},
@@ -59,6 +72,11 @@ class Source:
                 digest.update("\n".join(str(Path(p).relative_to(root))
                                         for p in self.payloads[split]).encode())
         return digest.hexdigest()
+
+
+def listing_positions(split: str, images: int) -> np.ndarray:
+    """int64 [images]: the listing position of the image with stable index i, at row i."""
+    return np.random.default_rng([zlib.crc32(split.encode()), images]).permutation(images)
 
 
 def open_source(root: str | Path, validation_labels: str | Path | None = None) -> Source:

@@ -17,6 +17,7 @@ from s3gan.eval.features import FeatureNetwork, check_images
 from s3gan.eval.fid import frechet_distance, statistics
 from s3gan.eval.inception_score import inception_score
 from s3gan.eval.real_stats import RealStats
+from s3gan.monitor.progress import ProgressLine, tracked
 
 UNAVAILABLE = "unavailable"  # IS with weights that carry no classifier
 
@@ -68,8 +69,11 @@ def evaluate(
         raise ValueError(f"evaluation: samplesPerSet {samples_per_set} (≥ 2), sets {sets} (≥ 1), "
                          f"batch size {batch_size} (≥ 1)")
     fids, scores = [], []
-    for _ in range(sets):
-        features = network.features(_generated(generate, samples_per_set, batch_size))
+    for number in range(1, sets + 1):
+        line = ProgressLine(f"FID set {number}/{sets}: generated samples", samples_per_set,
+                            "images")
+        features = network.features(tracked(_generated(generate, samples_per_set, batch_size),
+                                            line))
         fids.append(frechet_distance(real.fid, statistics(features[network.fid_layer])))
         if network.isc_layer is not None:
             scores.append(inception_score(features[network.isc_layer]))

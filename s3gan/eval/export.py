@@ -26,48 +26,104 @@ from s3gan.nn.biggan import Generator
 from s3gan.spec import load_experiment
 from s3gan.spec.model import ExperimentSpec
 from s3gan.train.checkpoint import MANIFEST, CheckpointStore, load
-from s3gan.train.retention import Retention
 from s3gan.train.standing_stats import standing_statistics
 
 RUN_EXPERIMENT = "experiment.yaml"  # the experiment a run directory was trained from
+RUN_SUMMARY = "run.json"  # a pipeline run's stages (s3gan_workers.pipeline)
 PROGRAM = "generator.pt2"
 WEIGHTS = "generator_state_dict.pt"
 CARD = "model-card.json"
 CARD_MARKDOWN = "README.md"
 _EVALUATION_SEED_OFFSET = 2  # the trainer's evaluation stream
-SCORE_FIELDS = ("fid", "samplesPerSet", "sets", "network", "inceptionScore")
+SCORE_FIELDS = ("step", "fid", "samplesPerSet", "sets", "network", "inceptionScore")
+CAS_FIELDS = ("classAccuracyScore", "classAccuracyStandardError", "classAccuracySamplesPerClass",
+              "classifierTestAccuracy")  # s3gan.eval.class_accuracy, when it was measured
 
 
 @dataclass(frozen=True)
 class TrainedRun:
-    """A checkpoint and the experiment it belongs to."""
+    """A checkpoint, the experiment it belongs to, and the evaluate stage's record of that
+    checkpoint when the pipeline scored it."""
 
     spec: ExperimentSpec
     checkpoint: Path
     step: int
+    scores: dict | None = None
 
 
 def find_run(path: Path, experiment: Path | None = None) -> TrainedRun:
-    """``path`` is a checkpoint directory or a run directory (``<run>/checkpoints/``): in a run,
-    the best-FID checkpoint when one is recorded, else the newest that verifies. The experiment
-    is ``experiment`` or the run's ``experiment.yaml``."""
+    """``path`` is a checkpoint directory, a pipeline run directory (the one ``s3gan run``
+    prints: ``run.json`` names its train and evaluate stages) or an ``s3gan train`` run directory
+    (``<run>/checkpoints/``). A pipeline run gives the checkpoint its evaluate stage scored, with
+    that record; otherwise the newest checkpoint that verifies. The experiment is ``experiment``
+    or the run's ``experiment.yaml``."""
     path = Path(path)
+    scored: dict | None = None
     if (path / MANIFEST).is_file():
-        checkpoint, run_dir = path, path.parent.parent
+        checkpoint = path
+        run_dir = next((p for p in path.parents if (p / RUN_EXPERIMENT).is_file()),
+                       path.parent.parent)
+        scored = _evaluated_record(run_dir)
     else:
-        store = CheckpointStore(path / "checkpoints", keep=1)
-        best = Retention(store.root).best_fid
-        chosen = next((c for c in store.checkpoints() if best and c.step == best.step), None)
+        run_dir = path
+        checkpoints, scored = _pipeline_checkpoints(path)
+        store = CheckpointStore(checkpoints, keep=1)
+        wanted = scored["step"] if scored else None
+        chosen = next((c for c in store.checkpoints() if c.step == wanted), None)
         chosen = chosen or store.latest()
         if chosen is None:
             raise FileNotFoundError(f"{path}: neither a checkpoint (no {MANIFEST}) nor a run "
-                                    f"directory with a verified checkpoint under checkpoints/")
-        checkpoint, run_dir = chosen.path, path
+                                    f"directory with a verified checkpoint under {checkpoints}")
+        checkpoint = chosen.path
     experiment = Path(experiment) if experiment else run_dir / RUN_EXPERIMENT
     if not experiment.is_file():
         raise FileNotFoundError(f"{experiment}: no experiment file; name it with --experiment")
-    step = json.loads((checkpoint / MANIFEST).read_text())["step"]
-    return TrainedRun(load_experiment(experiment).spec, checkpoint, int(step))
+    step = int(json.loads((checkpoint / MANIFEST).read_text())["step"])
+    scores = scored if scored is not None and scored.get("step") == step else None
+    return TrainedRun(load_experiment(experiment).spec, checkpoint, step, scores)
+
+
+def _pipeline_checkpoints(run_dir: Path) -> tuple[Path, dict | None]:
+    """Where a run directory keeps its checkpoints, and the evaluate stage's record (None when
+    it is not a pipeline run or evaluate has not finished)."""
+    summary = _summary(run_dir)
+    if summary is None or "train" not in summary.get("stages", {}):
+        return run_dir / "checkpoints", None
+    return (run_dir / summary["stages"]["train"]["directory"] / "checkpoints",
+            _evaluated_record(run_dir))
+
+
+def _summary(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((run_dir / RUN_SUMMARY).read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError as e:
+        raise ValueError(f"{run_dir / RUN_SUMMARY}: not a run summary ({e})") from e
+
+
+def _evaluated_record(run_dir: Path) -> dict | None:
+    """The evaluate stage's record, with the G step it scored, from the run's summary."""
+    summary = _summary(run_dir)
+    stages = summary.get("stages", {}) if summary else {}
+    if "evaluate" not in stages or "train" not in stages:
+        return None
+    record = dict(stages["evaluate"]["results"])
+    record.setdefault("step", stages["train"]["results"]["steps"])
+    return record
+
+
+def card_scores(run: TrainedRun, supplied: dict | None) -> dict | None:
+    """The scores a model card may claim: ``supplied`` (an evaluation record) only when it is of
+    this checkpoint's G step, else the evaluate stage's record of this checkpoint, if any."""
+    if supplied is None:
+        return run.scores
+    evaluation_summary(supplied)  # names what the record lacks, G step included
+    if int(supplied["step"]) != run.step:
+        raise ValueError(f"the evaluation record is of G step {supplied['step']}, the checkpoint "
+                         f"{run.checkpoint} is G step {run.step}: a card claims only its own "
+                         "checkpoint's scores")
+    return supplied
 
 
 def evaluated_generator(run: TrainedRun, device: torch.device | str = "cpu",
@@ -117,8 +173,9 @@ def without_spectral_norm(generator: Generator, spec: ExperimentSpec) -> Generat
 def export_generator(run: TrainedRun, out: Path, scores: dict | None = None,
                      standing_samples: int | None = None) -> dict:
     """Write the export directory ``out``; returns the model card. ``scores`` is an evaluation
-    record (``s3gan.eval.evaluate.Scores.as_record``) of this checkpoint, when there is one."""
-    evaluation = evaluation_summary(scores)
+    record (``s3gan.eval.evaluate.Scores.as_record`` with its ``step``) of this checkpoint;
+    without it, the evaluate stage's record of this checkpoint when there is one."""
+    evaluation = evaluation_summary(card_scores(run, scores))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plain = without_spectral_norm(evaluated_generator(run, "cpu", standing_samples), run.spec)
@@ -141,8 +198,10 @@ def evaluation_summary(scores: dict | None) -> dict | None:
     missing = [key for key in SCORE_FIELDS if key not in scores]
     if missing:
         raise ValueError(f"the evaluation record lacks {', '.join(missing)} "
-                         "(expected s3gan.eval.evaluate.Scores.as_record())")
-    return {key: scores[key] for key in SCORE_FIELDS}
+                         "(expected the evaluate stage's scores.json: Scores.as_record() and "
+                         "its G step)")
+    optional = [key for key in CAS_FIELDS if key in scores]
+    return {key: scores[key] for key in (*SCORE_FIELDS, *optional)}
 
 
 def model_card(run: TrainedRun, num_classes: int, evaluation: dict | None) -> dict:
@@ -174,6 +233,12 @@ def card_markdown(card: dict) -> str:
         quality = (f"FID {scores['fid']:.2f}: mean over {scores['sets']} sets of "
                    f"{scores['samplesPerSet']} samples, features of `{scores['network']}`; "
                    f"Inception Score: {scores['inceptionScore']}.")
+        if "classAccuracyScore" in scores:
+            quality += (f" Classification Accuracy Score {scores['classAccuracyScore']:.3f} ± "
+                        f"{scores['classAccuracyStandardError']:.3f} "
+                        f"({scores['classAccuracySamplesPerClass']} samples per class; the "
+                        f"evaluation classifier scores {scores['classifierTestAccuracy']:.3f} "
+                        "on held-out real images).")
     return f"""# {card['method']} generator, G step {card['step']}
 
 {g['resolution']}×{g['resolution']} images, {g['numClasses']} classes, z of {g['zDim']}

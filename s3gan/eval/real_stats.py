@@ -20,6 +20,7 @@ import torch
 from s3gan.data.storage import Location
 from s3gan.eval.features import FeatureNetwork
 from s3gan.eval.fid import Statistics, statistics
+from s3gan.monitor.progress import ProgressLine, tracked
 
 _SPLIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -56,7 +57,9 @@ def compute(network: FeatureNetwork, images: Iterable[torch.Tensor], key: RealSt
         raise ValueError(f"real statistics key names network {key.network!r}, "
                          f"got {network.identity!r}")
     counted = _Counted(images, key.samples)
-    features = network.features(counted)
+    line = ProgressLine(f"FID real statistics of {key.split!r} (computed once, then cached)",
+                        key.samples, "images")
+    features = network.features(tracked(counted, line))
     if counted.seen < key.samples:
         raise ValueError(f"split {key.split!r} has {counted.seen} images, "
                          f"{key.samples} requested (evaluation.realSamples)")

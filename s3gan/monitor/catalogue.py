@@ -65,6 +65,11 @@ CATALOGUE: tuple[Metric, ...] = (
            _RUN + ("weights",)),
     Metric("s3gan_inception_score", "gauge", "Inception Score, mean over sample sets",
            _RUN + ("weights",)),
+    Metric("s3gan_class_accuracy_score_ratio", "gauge",
+           "Classification Accuracy Score: share of the samples generated for class c that the "
+           "evaluation classifier puts in c, over all classes (0–1)", _RUN),
+    Metric("s3gan_evaluation_classifier_accuracy_ratio", "gauge",
+           "Held-out accuracy of the evaluation-only classifier behind the CAS (0–1)", _RUN),
     Metric("s3gan_label_accuracy_ratio", "gauge",
            "Accuracy of inferred labels against ground truth where known (0–1)", _RUN),
     Metric("s3gan_feature_probe_accuracy_ratio", "gauge",

@@ -66,8 +66,14 @@ def _evaluated(trials: tuple[TrialResult, ...]) -> list[TrialResult]:
     return [t for t in trials if t.state == "terminated" and "fid" in t.results("evaluate")]
 
 
+SCORES = {"fid": "FID (lower is better)",
+          "inceptionScore": "Inception Score (higher is better)",
+          "classAccuracyScore": "Classification Accuracy Score (higher is better)"}
+
+
 def score_table(trials: tuple[TrialResult, ...], score: str) -> Table:
-    """``score`` is ``fid`` or ``inceptionScore``: rows are settings, columns label fractions."""
+    """``score`` is ``fid``, ``inceptionScore`` or ``classAccuracyScore``: rows are settings,
+    columns label fractions."""
     evaluated = _evaluated(trials)
     fractions = sorted({t.fraction for t in evaluated}, key=lambda f: (f is None, f or 0))
     cells: dict[tuple[str, float | None], list] = defaultdict(list)
@@ -79,21 +85,38 @@ def score_table(trials: tuple[TrialResult, ...], score: str) -> Table:
         for fraction in fractions:
             values = cells.get((name, fraction), [])
             numbers = [v for v in values if isinstance(v, int | float)]
-            row.append(UNAVAILABLE if values and not numbers else spread(numbers))
+            row.append(UNAVAILABLE if values and not numbers
+                       else spread(numbers, 3 if score == "classAccuracyScore" else 2))
         rows.append(tuple(row))
     header = ("method", *(f"{_fraction(f)} labels" for f in fractions))
     networks = sorted({t.results("evaluate")["network"] for t in evaluated})
     sizes = sorted({(t.results("evaluate")["sets"], t.results("evaluate")["samplesPerSet"])
                     for t in evaluated})
     shown = "; ".join(f"{n} set(s) of {s} generated samples" for n, s in sizes)
-    label = "FID (lower is better)" if score == "fid" else "Inception Score (higher is better)"
     note = (f"Median over seeds (min–max), n seeds per cell. {shown} per trial; "
             f"feature network: {', '.join(networks) or '—'}"
             + ("; IS needs Inception's classifier, which the offline weights and stand-in "
-               "networks lack."
-               if score != "fid" else "."))
-    return Table(f"{label} per method × label fraction (paper Tables 2, 4, 5)", header,
+               "networks lack." if score == "inceptionScore" else "."))
+    if score == "classAccuracyScore":
+        note = _cas_note(evaluated)
+    return Table(f"{SCORES[score]} per method × label fraction (paper Tables 2, 4, 5)", header,
                  tuple(rows), note)
+
+
+def _cas_note(evaluated: list[TrialResult]) -> str:
+    results = [t.results("evaluate") for t in evaluated if "classAccuracyScore" in
+               t.results("evaluate")]
+    if not results:
+        return "No trial measured CAS (off, or G's labels were clusters or a single label)."
+    errors = [r["classAccuracyStandardError"] for r in results]
+    per_class = sorted({r["classAccuracySamplesPerClass"] for r in results})
+    accuracy = sorted({round(r["classifierTestAccuracy"], 4) for r in results})
+    return (f"Share of the samples generated for class c that the evaluation classifier puts "
+            f"in c; median over seeds (min–max). {', '.join(map(str, per_class))} samples per "
+            f"class; standard error per trial {min(errors):.3f}–{max(errors):.3f}. The "
+            f"classifier (trained once on every train label) scores "
+            f"{', '.join(f'{a:.3f}' for a in accuracy)} on held-out real images: the ceiling. "
+            "'—': not measured (G conditions on clusters or on one label).")
 
 
 def classifier_table(trials: tuple[TrialResult, ...]) -> Table:

@@ -167,6 +167,11 @@ class Evaluation(Section):
     inception_weights: Location | None = None  # a file or URI; None: torch-fidelity's download
     truncation: float | None = Field(None, gt=0.0)  # paper: no truncation
     standing_stats_samples: PositiveInt = 16_384  # compare_gan: standing BN statistics
+    # Classification Accuracy Score (ours, s3gan.eval.class_accuracy): samples per class for
+    # the share put in the class asked for (0: off), and the epochs of the evaluation-only
+    # classifier, trained once per dataset on every train label.
+    class_accuracy_samples_per_class: int = Field(100, ge=0)
+    classifier_epochs: PositiveInt = 4
 
 
 class Accelerator(Section):

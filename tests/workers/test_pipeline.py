@@ -74,6 +74,11 @@ def test_s3gan_pipeline_writes_every_artefact(s3gan_run):
     assert [m["step"] for m in metrics if m["kind"] == "fid"] == [4]
     scores = records["evaluate"].results
     assert scores["samplesPerSet"] == 16 and scores["fid"] > 0
+    assert scores["step"] == 6 and 0.0 <= scores["classAccuracyScore"] <= 1.0
+    assert len(scores["classAccuracyPerClass"]) == 10
+    assert scores["classAccuracySamplesPerClass"] == 3
+    assert 0.0 <= scores["classifierTestAccuracy"] <= 1.0
+    assert any(line.startswith("evaluate: CAS ") for line in lines)
     assert (run_dir / records["evaluate"].directory / CURVES).is_file()
     summary = json.loads((run_dir / pipeline.SUMMARY).read_text())
     assert summary["stages"]["evaluate"]["results"]["fid"] == scores["fid"]
@@ -111,3 +116,4 @@ def test_clustering_pipeline_labels_with_k_means(ray_cluster, dataset, tmp_path)
     assert records["labels"].results["classes"] == 4
     assert 0.0 < records["labels"].results["purity"] <= 1.0
     assert records["evaluate"].results["fid"] > 0
+    assert "classAccuracyScore" not in records["evaluate"].results  # G draws clusters

@@ -9,6 +9,7 @@ import asyncio
 import datetime
 import json
 import os
+from pathlib import Path
 
 import pytest
 from kubernetes import config
@@ -19,6 +20,7 @@ from s3gan_workers.status import REASON_LIMIT, Failure, StatusReporter
 
 from s3gan.data.storage import open_location
 from s3gan.spec.model import ExperimentSpec
+from s3gan.train.checkpoint import CheckpointStore
 from s3gan.train.rollback import CollapseError
 from tests.fixtures.kubernetes_api import fetch, send
 from tests.workers.pipeline_fixtures import TinyNetwork, tiny_experiment
@@ -104,3 +106,35 @@ def test_a_long_reason_keeps_its_end_in_the_status():
     assert short["lastFailure"]["reason"] == "CollapseError: x"
     with pytest.raises(ValueError, match="status.lastFailure.stage"):
         Failure("training", "x", "2026-01-01T00:00:00Z")
+
+
+class InterruptedTrain(Stage):
+    """A train stage that saved a checkpoint at G step 3, then met Ctrl-C."""
+
+    def __init__(self):
+        super().__init__("train", SystemExit(0))  # how Ray Train's SIGINT handler ends fit()
+
+    def run(self, context: StageContext) -> StageOutput:
+        store = CheckpointStore(Path(context.run.path(f"{context.directory}/checkpoints")), 2)
+        store.save(3, {"progress": {"batches_consumed": 3}})
+        return super().run(context)
+
+
+def test_ctrl_c_says_that_re_running_resumes_and_from_which_step(tmp_path):
+    experiment = tiny_experiment("interrupted", "biggan", "unused")
+    run = open_location(str(tmp_path / "run"))
+    lines: list[str] = []
+    with pytest.raises(SystemExit):
+        pipeline.run_pipeline(experiment, run, TinyNetwork(), say=lines.append,
+                              stages=(Stage("labels"), InterruptedTrain()),
+                              reporter=StatusReporter(None, "", ""))
+    assert lines[-1].startswith("[2/2] train: interrupted. Re-running the same command resumes: "
+                                "finished stages are skipped, and this one starts again from "
+                                "G step 3 (")
+    lines.clear()
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_pipeline(experiment, run, TinyNetwork(), say=lines.append,
+                              stages=(Stage("labels"), Stage("pretrain", KeyboardInterrupt())),
+                              reporter=StatusReporter(None, "", ""))
+    assert "labels: finished earlier, skipped" in lines[0]
+    assert lines[-1].endswith("starts again from its own checkpoints, if it saved any.")

@@ -14,14 +14,18 @@ def _record(name: str, results: dict) -> StageRecord:
     return StageRecord(name, "k", {}, results, {}, 1.0)
 
 
-def test_the_final_status_carries_steps_fid_and_only_a_measured_inception_score():
+def test_the_final_status_carries_steps_fid_cas_and_only_a_measured_inception_score():
     records = {"train": _record("train", {"steps": 600}),
                "evaluate": _record("evaluate", {"fid": 41.5, "inceptionScore": "unavailable"})}
     progress = final_progress(records)
     assert (progress.stage, progress.step, progress.fid) == ("done", 600, 41.5)
     assert progress.inception_score is None
-    records["evaluate"] = _record("evaluate", {"fid": 9.0, "inceptionScore": 70.25})
+    assert progress.class_accuracy_score is None and "classAccuracyScore" not in (
+        progress.as_status())
+    records["evaluate"] = _record("evaluate", {"fid": 9.0, "inceptionScore": 70.25,
+                                               "classAccuracyScore": 0.75})
     assert final_progress(records).inception_score == 70.25
+    assert final_progress(records).as_status()["classAccuracyScore"] == 0.75
 
 
 def test_the_metrics_port_defaults_to_the_pods_environment(monkeypatch):

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from s3gan_workers import ray_session
 
 PROBE = """
 import json, logging, os, sys
@@ -97,3 +98,25 @@ def test_single_machine_mode_is_for_embedded_clusters_only(monkeypatch):
     assert ray_session.SINGLE_MACHINE not in os.environ
     ray_session.embedded_on_loopback(None)
     assert os.environ[ray_session.SINGLE_MACHINE] == "0"
+
+
+def test_the_console_gets_worker_output_without_ray_s_known_noise():
+    from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
+    from ray.data import DataContext
+
+    printed = []
+    dispatcher.add_handler("ray_print_logs", printed.append)  # as ray.init(log_to_driver=True)
+    try:
+        ray_session.quiet_console()
+        dispatcher.emit({"actor_name": "TrainController", "lines": [
+            "[2026-12-01 19:57:19 E 28774 28834] core_worker.cc:2465: Actor with class name: "
+            "'PreemptionWatcher' and ID: '62' has constructor arguments in the object store",
+            "Started training worker group of size 1"]})
+        dispatcher.emit({"actor_name": "PlacementGroupCleaner", "lines": ["Traceback ..."]})
+        dispatcher.emit({"task_name": "_evaluate", "lines": ["evaluate: FID 41.20"]})
+    finally:
+        dispatcher.remove_handler("ray_print_logs")
+    assert [d["lines"] for d in printed] == [["Started training worker group of size 1"],
+                                             ["evaluate: FID 41.20"]]
+    context = DataContext.get_current()
+    assert not context.enable_progress_bars and not context.print_on_execution_start

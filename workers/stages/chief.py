@@ -23,6 +23,7 @@ from s3gan_workers.status import Progress, StatusReporter, ThrottledReporter
 from s3gan.data.storage import Location
 from s3gan.eval.sampling import class_rows, grid_classes
 from s3gan.monitor.exporter import Exporter
+from s3gan.monitor.progress import RateMeter
 from s3gan.nn.cross_replica_bn import replica_local
 from s3gan.spec.model import ExperimentSpec
 from s3gan.train.checkpoint import CheckpointStore
@@ -56,8 +57,7 @@ class Chief:
         measured = self.log.series("fid")
         self.fid = measured[-1]["fid"] if measured else None
         self.network = None
-        self.images = 0
-        self.started = time.monotonic()
+        self.meter = RateMeter(spec.training.steps, start=trainer.step)
         print(f"train: G steps {trainer.step} → {spec.training.steps}, "
               f"{trainer.images_per_step} real images per replica and G step", flush=True)
 
@@ -84,7 +84,7 @@ class Chief:
     def _record(self, terms: dict[str, float], seconds: float) -> None:
         step, spec = self.trainer.step, self.spec
         images = self.trainer.images_per_step * self.replicas
-        self.images += images
+        self.meter.update(step)
         self.exporter.set("s3gan_training_step", step, **self.labels)
         self.exporter.set("s3gan_last_step_timestamp_seconds", time.time(), **self.labels)
         self.exporter.inc("s3gan_training_images_total", images, **self.labels)
@@ -92,11 +92,11 @@ class Chief:
         for term, value in terms.items():
             self.exporter.set("s3gan_loss", value, term=term, **self.labels)
         if step % spec.training.log_every_steps == 0 or step == spec.training.steps:
-            rate = self.images / (time.monotonic() - self.started)
+            rate = (self.meter.rate or 0.0) * images  # over the last minute, not since start
             self.log.add({"step": step, "kind": "train", "imagesPerSecond": rate, **terms})
             print(f"step {step}/{spec.training.steps}  "
                   + "  ".join(f"{k} {v:.4f}" for k, v in terms.items())
-                  + f"  {rate:.1f} img/s", flush=True)
+                  + f"  {self.meter.pace('img', images)}", flush=True)
             self.status.report(Progress(STAGE, step, fid=self.fid, images_per_second=rate))
 
     def preempted(self, notice: ray.train.PreemptionInfo) -> None:

@@ -30,9 +30,10 @@ def scaling_config(spec: ExperimentSpec) -> ray.train.ScalingConfig:
 
 def torch_config(spec: ExperimentSpec):
     """The process group of a GPU or CPU worker group (TPU slices have their own)."""
-    from ray.train.torch import TorchConfig
+    from s3gan_workers.stages.loopback import LoopbackTorchConfig
 
-    return TorchConfig(backend="nccl" if spec.resources.accelerator.kind == "gpu" else "gloo")
+    return LoopbackTorchConfig(
+        backend="nccl" if spec.resources.accelerator.kind == "gpu" else "gloo")
 
 
 def run_config(run: Location, directory: str, name: str) -> ray.train.RunConfig:

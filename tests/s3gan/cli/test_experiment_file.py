@@ -34,3 +34,35 @@ def test_a_missing_or_unparsable_file_is_named(tmp_path, capsys):
 def test_a_good_file_is_the_experiment(tmp_path):
     (tmp_path / "good.yaml").write_text(yaml.safe_dump(GOOD))
     assert read_experiment(tmp_path / "good.yaml").spec.dataset.uri == "nowhere"
+
+
+@pytest.mark.parametrize("command", ["train", "run"])
+def test_a_missing_dataset_is_one_line_naming_the_field_not_a_traceback(command, tmp_path,
+                                                                        capsys):
+    good = tmp_path / "good.yaml"
+    method = "biggan" if command == "train" else "s3gan"
+    good.write_text(yaml.safe_dump({**GOOD, "spec": {**GOOD["spec"], "method": method,
+                                                     "dataset": {"uri": str(tmp_path / "none"),
+                                                                 "resolution": 32}}}))
+    assert main([command, str(good), "--run-dir", str(tmp_path / "run")]) == USAGE_ERROR
+    err = capsys.readouterr().err
+    assert f"spec.dataset.uri '{tmp_path / 'none'}' is not a converted dataset" in err
+    assert "s3gan data convert" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """`s3gan spec schema | head`: the reader is gone before the command writes."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "s3gan.cli.main", "spec", "schema"],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and done.stderr == "", done.stderr
+    assert done.returncode == 141  # 128 + SIGPIPE, as a shell reports it

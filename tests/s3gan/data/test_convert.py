@@ -17,6 +17,7 @@ from s3gan.data.convert import ConversionError, convert
 from s3gan.data.manifest import MANIFEST, Settings, read_manifest
 from s3gan.data.preprocess import centre_crop_resize
 from s3gan.data.shards import decode_images, read_columns
+from s3gan.data.sources import listing_positions
 from s3gan.data.storage import open_location
 from tests.fixtures.datasets import WNIDS, quiet
 
@@ -47,8 +48,9 @@ def test_shards_hold_the_preprocessed_images(tmp_path, fashion_subset, fashion_a
     manifest, tables = _rows(dest, "train")
     assert [s.rows for s in manifest.split_shards("train")] == [200, 200, 100]
     (images, labels), _ = fashion_arrays
+    listed = listing_positions("train", 500)
     for table in tables:
-        index = table["index"].to_numpy()
+        index = listed[table["index"].to_numpy()]  # stable index → position in the IDX file
         got = decode_images(table["image"].combine_chunks(), encoding, 32, 3)
         want = np.stack([centre_crop_resize(Image.fromarray(images[i]), 32, 3).transpose(2, 0, 1)
                          for i in index])
@@ -66,8 +68,9 @@ def test_imagenet_layout_with_validation_labels_file(tmp_path, imagenet_tree, fa
     assert manifest.per_class["validation"] == tuple(np.bincount(test_labels[:50], minlength=10))
     _, tables = _rows(tmp_path / "ds", "train")
     stored = np.concatenate([t["label"].to_numpy() for t in tables])
-    # Files are listed class by class, so labels come out sorted by class.
-    assert np.array_equal(stored, np.sort(train_labels[:200]))
+    # Files are listed class by class; stable indices permute that listing.
+    assert np.array_equal(stored, np.sort(train_labels[:200])[listing_positions("train", 200)])
+    assert len(np.unique(stored[:64])) == 10  # the first shard mixes every class
 
 
 def _convert_command(source, dest, *extra):

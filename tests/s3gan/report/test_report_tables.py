@@ -56,7 +56,9 @@ def _stages(root: Path, method: str, fraction: float, seed: int, fid: float | No
     if fid is not None:
         stages["evaluate"] = {"key": "e", "directory": "stages/evaluate/e", "results": {
             "fid": fid, "inceptionScore": "unavailable", "network": "offline-inception",
-            "sets": 1, "samplesPerSet": 16}}
+            "sets": 1, "samplesPerSet": 16, "classAccuracyScore": 1.0 - fid / 100,
+            "classAccuracyStandardError": 0.015, "classAccuracySamplesPerClass": 100,
+            "classifierTestAccuracy": 0.912}}
     return stages
 
 
@@ -82,6 +84,11 @@ def test_cells_are_the_median_over_seeds_with_their_spread(sweep_dir):
     assert "offline-inception" in table.note and "1 set(s) of 16" in table.note
     inception = score_table(source.trials, "inceptionScore")
     assert inception.rows[1][1] == "unavailable"
+    cas = score_table(source.trials, "classAccuracyScore")
+    assert cas.rows == (("s2gan", "0.600 (n=1)", "—"),
+                        ("s3gan", "0.880 (0.700–0.900), n=3", "0.920 (n=1)"))
+    assert "100 samples per class" in cas.note and "0.912 on held-out real images" in cas.note
+    assert "standard error per trial 0.015–0.015" in cas.note
 
 
 def test_a_failed_trial_is_shown_as_failed_and_left_out_of_the_table(sweep_dir, tmp_path):
@@ -156,3 +163,22 @@ def test_a_broken_stored_experiment_is_named(run_dir, tmp_path, capsys):
     (run_dir / "experiment.yaml").write_text(yaml.safe_dump({"kind": "S3GANExperiment"}))
     assert main(["report", str(run_dir), "--out", str(tmp_path / "out")]) == 2
     assert str(run_dir / "experiment.yaml") in capsys.readouterr().err
+
+
+def test_the_paper_table_puts_ours_beside_the_paper_and_checks_the_targets(sweep_dir, tmp_path):
+    from s3gan.report.paper_table import main as paper_main
+    from s3gan.report.paper_table import paper_table
+
+    _trial(sweep_dir, "biggan", 0.1, 0, 9.0)
+    table = paper_table(read_source(open_location(str(sweep_dir))).trials)
+    rows = {row[0]: row for row in table.rows}
+    assert rows["BIGGAN (100%)"][1:3] == ("9.00 (n=1)", "0.910 (n=1)")
+    assert rows["S³GAN 10%"][1:] == ("12.00 (10.00–30.00), n=3", "0.880 (0.700–0.900), n=3",
+                                     "0.500 (0.500–0.500), n=3", "4", "8.0")
+    assert rows["S³GAN 20%"][1] == "8.00 (n=1)" and rows["S³GAN 2.5%"][1] == "—"
+    assert rows["BIGGAN-k 10%"][-1] == "collapsed"
+    assert "0.97× BIGGAN's CAS (target ≥ 0.9: met)" in table.note
+    assert "1.33× its FID (target ≤ 1.1: not met)" in table.note
+    assert paper_main([str(tmp_path / "out"), str(sweep_dir)]) == 0
+    assert (tmp_path / "out" / "label-fraction.png").read_bytes()[:4] == b"\x89PNG"
+    assert "S³GAN 10%" in (tmp_path / "out" / "paper-table.md").read_text()
