@@ -4,9 +4,12 @@ F is trained with the method's objective (``spec.traits.pretraining``): rotation
 CLUSTERING; S²L, eq. 2, on the stored k% labelled mask, for S²GAN and S³GAN. Each replica streams
 its share of every global batch from the shards (``s3gan.pretrain.batches.reader_batches``, the
 batches ``s3gan pretrain`` trains on; paper section 4: B unlabelled + batch − B labelled
-images); gradients are averaged as backward produces them, so the update is the single-process
-update on the whole batch. Rank 0 then measures F with a linear probe, fitted on a seeded random
-subset of the training images and scored on one of the held-out split, and writes F's weights.
+images), in micro-batches when ``pretraining.microBatch`` says so; gradients are averaged as
+backward produces them and F's BatchNorms are cross-replica (statistics of all replicas'
+micro-batches, as the paper synchronises BatchNorm across replicas), so the update is the
+single-process update on the whole batch. Rank 0 then measures F with a linear probe, fitted
+on a seeded random subset of the training images and scored on one of the held-out split, and
+writes F's weights.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from s3gan.data.batch import Batch
 from s3gan.data.manifest import read_manifest
 from s3gan.data.reader import TrainingReader
 from s3gan.data.storage import open_location
+from s3gan.nn.cross_replica_bn import cross_replica_batch_norms, replica_local
 from s3gan.nn.resnet_v2 import ResNetV2
 from s3gan.pretrain import fit_linear_probe, pretrain
 from s3gan.pretrain.batches import reader_batches
@@ -75,7 +79,7 @@ def _worker(job: dict) -> None:
     objective, p = spec.traits.pretraining, spec.pretraining
     batches, per_epoch = reader_batches(spec, rank, world)
     torch.manual_seed(spec.seeds.pretraining)  # the same initial F on every replica
-    f = ResNetV2.from_spec(spec, f_classes(spec))
+    f = cross_replica_batch_norms(ResNetV2.from_spec(spec, f_classes(spec)))
     average_gradients_after_backward(f)
     started = time.monotonic()
 
@@ -89,7 +93,8 @@ def _worker(job: dict) -> None:
     history = pretrain(f, objective, batches, p, per_epoch, device, progress)
     if rank != 0:
         return
-    accuracy, n = _probe(spec, f, device)
+    with replica_local(f):  # rank 0 alone from here on
+        accuracy, n = _probe(spec, f, device)
     run = open_location(job["run_uri"], spec.storage)
     run.write_whole(f"{job['directory']}/{FEATURE_EXTRACTOR}", torch_bytes(f.cpu().state_dict()))
     results = {"objective": objective, "steps": len(history), "stepsPerEpoch": per_epoch,
