@@ -5,7 +5,7 @@ JPEGs of 100–160 px, i.e. about 128 px, one colour per class plus noise) is bu
 4N training images (plus N/10 and 4N/10 flat validation images with a labels file) and taken
 through every stage a CLUSTERING run has before GAN training, each in a fresh process:
 
-- convert — ``s3gan data convert`` (two worker processes) to 64 px JPEG shards;
+- convert — ``s3gan data convert`` (two worker processes) to 32 px JPEG shards;
 - pretrain — the ``pretrain`` stage (Ray Train, one replica): rotation pretraining of F
   (ResNet-26 v2 ×1) for one epoch, streamed from the shards, and the linear probe;
 - labels — the ``labels`` stage: F on a Ray Data actor pool over every shard, k-means
@@ -16,7 +16,7 @@ raylet and the worker processes it starts); printed per stage: the driver's peak
 largest peak of any other process (a worker) and the peak of their sum, at N and 4N, with the
 ratio 4N / N (target ≤ 1.2). CPU time of the stage's process tree is printed beside wall time.
 
-    python -m benchmarks scale [--images 1000]
+    python -m benchmarks scale          (or: python -m benchmarks.scale --images N)
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 CLASSES = 1000
-RESOLUTION = 64
+RESOLUTION = 32  # the converter reads ~128 px JPEGs; F at 32 px keeps an epoch short on 2 cores
 STAGES = ("convert", "pretrain", "labels")
 
 
@@ -59,7 +59,7 @@ def _experiment(dataset: Path, runs: Path) -> dict:
             "labels": {"clusters": 50},
             "dataset": {"uri": str(dataset), "resolution": RESOLUTION, "numClasses": CLASSES},
             "pretraining": {"depth": 26, "widening": 1, "epochs": 1, "batchSize": 32,
-                            "warmupEpochs": 0, "decayEpochs": []},
+                            "unlabelledPerBatch": 32, "warmupEpochs": 0, "decayEpochs": []},
             "resources": {"workers": 1, "cpusPerWorker": 1.0, "memoryPerWorker": "4Gi"},
             "storage": {"runs": str(runs)},
         },
@@ -75,14 +75,16 @@ def _run_stage(stage: str, workdir: Path) -> None:
                      "--resolution", str(RESOLUTION), "--encoding", "jpeg",
                      "--shard-size", "256", "--workers", "2"])
         sys.exit(code)
-    import ray
+    from s3gan_workers import ray_session
+
+    ray_session.embedded_on_loopback()  # before Ray is imported
     from s3gan_workers import pipeline
     from s3gan_workers.stages import labels, pretrain
 
     from s3gan.data.storage import open_location
     from s3gan.spec import load_experiment
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray_session.connect(str(workdir / "ray"), num_cpus=2)
     experiment = load_experiment(str(workdir / "experiment.yaml"))
     chosen = (pretrain,) if stage == "pretrain" else (pretrain, labels)
     pipeline.run_pipeline(experiment, open_location(str(workdir / "runs" / "scale")),
