@@ -11,14 +11,11 @@ faster; inertia ≈ 1 is equal quality). Time is best of ``--repeats``.
 from __future__ import annotations
 
 import argparse
-import itertools
 import time
 
 import torch
 
-from s3gan.kmeans import MiniBatchKMeans
-
-CHUNK_ROWS = 8192
+from s3gan.kmeans import CHUNK_ROWS, SAMPLE_EPOCHS, SAMPLE_ROWS, cluster
 
 
 def _features(rows: int, dim: int, seed: int) -> torch.Tensor:
@@ -36,7 +33,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--k", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv if argv is not None else [])
@@ -44,17 +40,19 @@ def main(argv: list[str] | None = None) -> None:
     on_device = x.to(args.device)
     array = x.numpy()
 
+    # Ours: SAMPLE_EPOCHS over the sample plus one streaming pass; scikit-learn gets as many
+    # rows of updates (max_iter counts passes over the data; no early stop).
+    updates = SAMPLE_EPOCHS * min(SAMPLE_ROWS, args.rows) + args.rows
+    passes = max(1, round(updates / args.rows))
+
     def ours() -> float:
-        kmeans = MiniBatchKMeans(args.k, args.batch_size, seed=0)
-        chunks = on_device.split(CHUNK_ROWS)
-        kmeans.fit(itertools.chain.from_iterable(chunks for _ in range(args.passes)))
-        kmeans.assign(on_device)
-        return kmeans.inertia(chunks)
+        kmeans, _ = cluster(lambda: on_device.split(CHUNK_ROWS), args.k, seed=0,
+                            batch_size=args.batch_size)
+        return kmeans.inertia(on_device.split(CHUNK_ROWS))
 
     def theirs() -> float:
-        # max_iter counts passes over the data; no early stop, so both do the same updates.
         kmeans = SklearnMiniBatchKMeans(args.k, batch_size=args.batch_size, random_state=0,
-                                        n_init=1, max_iter=args.passes, tol=0.0,
+                                        n_init=1, max_iter=passes, tol=0.0,
                                         max_no_improvement=None)
         kmeans.fit(array)
         kmeans.predict(array)
@@ -73,6 +71,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:>13}: {min(times):7.2f} s  inertia {inertia:.4g}", flush=True)
     base_time, base_inertia = results["scikit-learn"]
     time_ours, inertia_ours = results["s3gan.kmeans"]
-    print(f"{args.rows}×{args.dim}, k={args.k}, {args.passes} passes on {args.device}: "
+    print(f"{args.rows}×{args.dim}, k={args.k}, {updates} rows of updates on {args.device}: "
           f"time ratio {time_ours / base_time:.2f}, inertia ratio "
           f"{inertia_ours / base_inertia:.4f} (ours / scikit-learn)")

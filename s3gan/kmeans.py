@@ -2,11 +2,23 @@
 
 The CLUSTERING methods label each real image with its nearest centre in F's feature space
 (paper section 3.1, ŷ = c_CL(F(x))). Features arrive as a stream of chunks, so ImageNet's
-1.28M × 8192 never sits in memory at once: the centres are seeded by k-means++ (Arthur &
-Vassilvitskii 2007) on the first chunk, then every mini-batch moves each centre c towards
-the points assigned to it with Sculley's per-centre learning rate η = 1 / v[c], v[c] counting
-every point c has ever received. With the assignments of a mini-batch cached first (as
-Algorithm 1 does), the per-point updates of one centre telescope into
+1.28M × 8192 never sits in memory at once. ``cluster`` is the entry point every caller uses
+(the ``labels`` stage and ``s3gan pretrain``); it reads the stream three times:
+1. a uniform random sample of ``sample_rows`` rows of the whole split (each row gets a seeded
+   random key; the smallest keys are kept), on which k-means++ (Arthur & Vassilvitskii 2007)
+   seeds the centres and Sculley's updates run over shuffled mini-batches for
+   ``sample_epochs`` epochs — i.i.d. mini-batches whatever order the stream comes in;
+2. one streaming pass of Sculley's updates over every row, each chunk's rows in random order;
+3. a streaming assignment of every row to its nearest centre.
+The stream is cut into fixed ``chunk_rows`` chunks first, so the labels depend on the rows and
+their order, not on how a reader happened to chunk them. A class-sorted stream seeded from its
+first chunk (as before) gave NMI 0.23–0.57 on 100 planted classes; ``cluster`` gives ≥ 0.85
+(tests/s3gan/test_kmeans.py).
+
+Every mini-batch moves each centre c towards the points assigned to it with Sculley's
+per-centre learning rate η = 1 / v[c], v[c] counting every point c has ever received. With
+the assignments of a mini-batch cached first (as Algorithm 1 does), the per-point updates
+of one centre telescope into
 
     c ← c + (Σ_{x→c} x − n_c · c) / v[c],   v[c] ← v[c] + n_c  (v[c] updated first),
 
@@ -16,9 +28,70 @@ which is what ``partial_fit`` computes, for all centres at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
+import numpy as np
 import torch
+
+# A fresh pass over every feature row [n_i, d], in one fixed order, each time it is called.
+FeatureStream = Callable[[], Iterable[torch.Tensor]]
+SAMPLE_ROWS = 16_384  # k-means++ and the warm-up epochs; 512 MiB at F's 8,192-d features
+SAMPLE_EPOCHS = 3
+CHUNK_ROWS = 8_192
+
+
+def cluster(
+    features: FeatureStream,
+    k: int,
+    seed: int,
+    batch_size: int = 1024,
+    sample_rows: int = SAMPLE_ROWS,
+    sample_epochs: int = SAMPLE_EPOCHS,
+    chunk_rows: int = CHUNK_ROWS,
+) -> tuple[MiniBatchKMeans, torch.Tensor]:
+    """Fits k centres to ``features`` (see the module docstring) and returns them with every
+    row's cluster, int64 [N] on the CPU in stream order."""
+    kmeans = MiniBatchKMeans(k, batch_size, seed)
+    sample = random_sample(features(), max(sample_rows, k), seed)
+    kmeans.seed(sample)
+    for _ in range(sample_epochs):
+        kmeans.partial_fit(sample)
+    del sample
+    for chunk in rechunk(features(), chunk_rows):
+        kmeans.partial_fit(chunk)
+    labels = [kmeans.assign(chunk).cpu() for chunk in rechunk(features(), chunk_rows)]
+    return kmeans, torch.cat(labels)
+
+
+def random_sample(chunks: Iterable[torch.Tensor], rows: int, seed: int) -> torch.Tensor:
+    """A uniform random sample of ``rows`` rows (all of them when the stream is shorter): each
+    row gets a random key drawn in stream order, and the smallest keys are kept."""
+    rng = np.random.default_rng([seed, 1])
+    kept, kept_keys = None, np.empty(0)
+    for chunk in chunks:
+        chunk = _check_rows(chunk, "k-means feature chunk")
+        keys = np.concatenate([kept_keys, rng.random(chunk.shape[0])])
+        pool = chunk if kept is None else torch.cat([kept, chunk.to(kept.device, kept.dtype)])
+        keep = np.sort(np.argsort(keys, kind="stable")[:rows])
+        kept, kept_keys = pool[torch.from_numpy(keep).to(pool.device)], keys[keep]
+    if kept is None:
+        raise ValueError("k-means: the feature stream was empty")
+    return kept
+
+
+def rechunk(chunks: Iterable[torch.Tensor], rows: int) -> Iterator[torch.Tensor]:
+    """The stream's rows in chunks of exactly ``rows`` (the last one shorter)."""
+    pending: list[torch.Tensor] = []
+    held = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        held += chunk.shape[0]
+        while held >= rows:
+            joined = torch.cat(pending)
+            yield joined[:rows]
+            pending, held = [joined[rows:]], held - rows
+    if held:
+        yield torch.cat(pending)
 
 
 class MiniBatchKMeans:
@@ -35,16 +108,6 @@ class MiniBatchKMeans:
         self.centres: torch.Tensor | None = None
         self.counts: torch.Tensor | None = None
 
-    def fit(self, chunks: Iterable[torch.Tensor]) -> MiniBatchKMeans:
-        """One pass over ``chunks`` ([n_i, d] each): seed on the first, update on every one."""
-        for chunk in chunks:
-            if self.centres is None:
-                self.seed(chunk)
-            self.partial_fit(chunk)
-        if self.centres is None:
-            raise ValueError("k-means fit: the feature stream was empty")
-        return self
-
     def seed(self, sample: torch.Tensor) -> None:
         """Greedy k-means++ on ``sample`` [n, d]: each next centre is the best (lowest total
         D²) of 2 + ⌊ln k⌋ candidates drawn with probability ∝ D(x)², as Arthur & Vassilvitskii
@@ -52,7 +115,7 @@ class MiniBatchKMeans:
         sample = _check_rows(sample, "k-means seed sample")
         if sample.shape[0] < self.k:
             raise ValueError(
-                f"k-means++ needs at least k={self.k} points in the first chunk, "
+                f"k-means++ needs at least k={self.k} points to seed from, "
                 f"got {sample.shape[0]}"
             )
         trials = 2 + int(math.log(self.k))
@@ -77,7 +140,7 @@ class MiniBatchKMeans:
     def partial_fit(self, chunk: torch.Tensor) -> None:
         """Sculley's update on ``chunk`` cut into mini-batches of ``batch_size`` rows."""
         if self.centres is None:
-            raise ValueError("k-means partial_fit before seed: call fit or seed first")
+            raise ValueError("k-means partial_fit before seed: call seed first")
         chunk = _check_rows(chunk, "k-means chunk", self.centres.shape[1])
         chunk = chunk.to(self.centres.device, self.centres.dtype)
         # Sculley draws each mini-batch at random: visit the chunk's rows in a random order.
@@ -114,7 +177,7 @@ class MiniBatchKMeans:
 
     def _fitted(self) -> torch.Tensor:
         if self.centres is None:
-            raise ValueError("k-means is not fitted: call fit first")
+            raise ValueError("k-means is not fitted: seed it first (or use cluster)")
         return self.centres
 
 

@@ -24,16 +24,15 @@ from PIL import Image
 from s3gan.data.idx import read_idx
 from s3gan.data.masks import draw_labelled
 from s3gan.data.preprocess import centre_crop_resize
-from s3gan.kmeans import MiniBatchKMeans
 from s3gan.methods.inferred_labels import InferredLabels
 from s3gan.nn.resnet_v2 import ResNetV2
 from s3gan.pretrain import (
     cluster_purity,
     fit_linear_probe,
-    infer_cluster_labels,
-    infer_s2l_labels,
+    infer_labels,
     label_accuracy,
     matched_accuracy,
+    network_outputs,
     pretrain,
 )
 from s3gan.pretrain.batches import mixed_batches, steps_per_epoch
@@ -135,21 +134,24 @@ def main() -> None:
             print(f"s2l: class term (γ = {args.gamma}) {first:.3f} → {last:.3f}", flush=True)
         report(objective, f, started)
         if objective == "s2l":
-            predicted = infer_s2l_labels(f, in_chunks(test_x, 512), soft=False, device="cpu")
+            predicted = _labels(f, test_x, "s2l", 0, args.seed)
             accuracy = label_accuracy(predicted, test_y)
-            seen = infer_s2l_labels(f, in_chunks(train_x[labelled], 512), soft=False,
-                                    device="cpu")
+            seen = _labels(f, train_x[labelled], "s2l", 0, args.seed)
             print(f"s2l: c_S2L accuracy {accuracy:.3f} on t10k, "
                   f"{label_accuracy(seen, train_y[labelled]):.3f} on its labelled train images",
                   flush=True)
         else:
-            kmeans = MiniBatchKMeans(args.clusters, batch_size=256, seed=args.seed)
-            clusters: InferredLabels = infer_cluster_labels(
-                f, in_chunks(train_x, 2048), kmeans, "cpu", passes=3)
+            clusters = _labels(f, train_x, "rotation", args.clusters, args.seed)
             purity = cluster_purity(clusters.table, train_y)
             matched = matched_accuracy(clusters.table, train_y)
             print(f"rotation + k-means (k={args.clusters}): purity {purity:.3f}, one-to-one "
                   f"matched accuracy {matched:.3f} on the train images", flush=True)
+
+
+def _labels(f: ResNetV2, x: torch.Tensor, objective: str, clusters: int,
+            seed: int) -> InferredLabels:
+    return infer_labels(lambda: network_outputs(f, in_chunks(x, 2048), objective, "cpu"),
+                        objective, NUM_CLASSES, clusters, seed, soft=False)
 
 
 if __name__ == "__main__":

@@ -46,23 +46,16 @@ def _pretrain(args: argparse.Namespace) -> int:
 def _run(spec, run_dir: Path, device_name: str | None) -> int:
     import torch
 
-    from s3gan.kmeans import MiniBatchKMeans
     from s3gan.nn.resnet_v2 import ResNetV2
-    from s3gan.pretrain import (
-        cluster_purity,
-        infer_cluster_labels,
-        infer_s2l_labels,
-        label_accuracy,
-        matched_accuracy,
-        pretrain,
-    )
+    from s3gan.pretrain import pretrain
+    from s3gan.pretrain.batches import reader_batches
     from s3gan.train.checkpoint import CheckpointStore
 
     device = torch.device(device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(spec.seeds.pretraining)
     objective = spec.traits.pretraining
     p = spec.pretraining
-    batches, steps_per_epoch = _batches(spec, objective)
+    batches, steps_per_epoch = reader_batches(spec)
     f = ResNetV2.from_spec(spec, spec.dataset.num_classes if objective == "s2l" else None)
     total = p.epochs * steps_per_epoch
     print(f"{spec.method.value}: F = ResNet-{p.depth} v2 ×{p.widening} "
@@ -77,15 +70,10 @@ def _run(spec, run_dir: Path, device_name: str | None) -> int:
                   flush=True)
 
     pretrain(f, objective, batches, p, steps_per_epoch, device, progress)
-    images, truth = _split_in_index_order(spec)
+    labels, shown = _label_train_split(spec, f, device)
+    print(shown, flush=True)
     if objective == "s2l":
-        labels = infer_s2l_labels(f, images, spec.pseudo_labels == "soft", device)
-        print(f"c_S2L labels: accuracy {label_accuracy(labels, truth):.4f} on the train split")
-    else:
-        kmeans = MiniBatchKMeans(spec.labels.clusters, seed=spec.seeds.pretraining)
-        labels = infer_cluster_labels(f, images, kmeans, device)
-        print(f"k-means labels (k={kmeans.k}): purity {cluster_purity(labels.table, truth):.4f}, "
-              f"one-to-one matched accuracy {matched_accuracy(labels.table, truth):.4f}")
+        print(_held_out_top1(spec, f, device), flush=True)
     saved = CheckpointStore(run_dir / "pretraining", keep=1).save(total, {
         "f": f.state_dict(),
         "labels": {"table": labels.table, "num_classes": labels.num_classes},
@@ -94,60 +82,55 @@ def _run(spec, run_dir: Path, device_name: str | None) -> int:
     return 0
 
 
-def _batches(spec, objective: str):
-    """Endless pretraining batches and the steps in an epoch (one pass of the unlabelled reads)."""
+def _label_train_split(spec, f, device):
+    """The train split's labels by stable index, as the ``labels`` stage infers them (the same
+    ``infer_labels`` on the same F outputs, shard by shard in index order), and a line on their
+    quality."""
     import torch
 
-    from s3gan.data.batch import Batch
-    from s3gan.data.reader import TrainingReader
-
-    p, split, seed = spec.pretraining, spec.dataset.train_split, spec.seeds.pretraining
-    if objective == "rotation":
-        reader = TrainingReader(spec.dataset.uri, split, p.batch_size, seed, storage=spec.storage)
-        return iter(reader), reader.steps_per_epoch
-    mask = (spec.labels.fraction, spec.seeds.mask)
-    unlabelled = TrainingReader(spec.dataset.uri, split, p.unlabelled_per_batch, seed,
-                                mask=mask, storage=spec.storage)
-    if p.batch_size == p.unlabelled_per_batch:
-        return iter(unlabelled), unlabelled.steps_per_epoch
-    labelled = TrainingReader(spec.dataset.uri, split, p.batch_size - p.unlabelled_per_batch,
-                              seed + 1, labelled_only=True, mask=mask, storage=spec.storage)
-
-    def mix(a: Batch, b: Batch) -> Batch:
-        return Batch(torch.cat([a.images, b.images]), torch.cat([a.labels, b.labels]),
-                     torch.cat([a.index, b.index]), torch.cat([a.labelled, b.labelled]))
-
-    # Both readers cycle epoch after epoch: the pair never runs out.
-    mixed = (mix(a, b) for a, b in zip(unlabelled, labelled, strict=False))
-    return mixed, unlabelled.steps_per_epoch
-
-
-def _split_in_index_order(spec):
-    """The train split's images as ImageChunks (one chunk per shard) and its labels."""
-    import torch
-
-    from s3gan.data.manifest import read_manifest, read_verified_shard
-    from s3gan.data.shards import decode_images, read_columns
+    from s3gan.data.manifest import read_manifest
+    from s3gan.data.masks import split_labels
     from s3gan.data.storage import open_location
+    from s3gan.pretrain import by_stable_index, infer_labels, label_quality, network_outputs
 
     location = open_location(spec.dataset.uri, spec.storage)
-    manifest = read_manifest(location)
-    shards = manifest.split_shards(spec.dataset.train_split)
-    s = manifest.settings
+    split, objective = spec.dataset.train_split, spec.traits.pretraining
+    index, truth = (torch.from_numpy(a) for a in split_labels(location, read_manifest(location),
+                                                               split))
 
-    def read(shard, columns):
-        return read_columns(read_verified_shard(location, shard), columns)
+    def outputs():
+        return network_outputs(f, lambda: _image_chunks(location, split), objective, device)
 
-    index = torch.cat([torch.tensor(read(sh, ["index"])["index"].to_numpy()) for sh in shards])
-    if not torch.equal(index, torch.arange(len(index))):
-        raise ValueError(f"{spec.dataset.uri}: split {spec.dataset.train_split} skips stable "
-                         "indices; labels are stored by index and need every image")
-    truth = torch.cat([torch.tensor(read(sh, ["label"])["label"].to_numpy()) for sh in shards])
+    labels = infer_labels(outputs, objective, spec.dataset.num_classes, spec.labels.clusters,
+                          spec.seeds.pretraining, soft=spec.pseudo_labels == "soft")
+    quality = label_quality(labels, truth, objective)
+    shown = ", ".join(f"{name} {value:.4f}" for name, value in quality.items())
+    what = "c_S2L" if objective == "s2l" else f"k-means (k={spec.labels.clusters})"
+    return by_stable_index(labels, index), f"{what} labels on the train split: {shown}"
 
-    def chunks():
-        for shard in shards:
-            payloads = read(shard, ["image"])["image"].combine_chunks()
-            images = decode_images(payloads, s.encoding, s.resolution, s.channels)
-            yield torch.from_numpy(images.copy())  # a writable copy of the shard's buffer
 
-    return chunks, truth
+def _image_chunks(location, split):
+    import torch
+
+    from s3gan.data.split_images import shard_images
+
+    for images, _, _ in shard_images(location, split):
+        yield torch.from_numpy(images.copy())  # a writable copy of the shard's buffer
+
+
+def _held_out_top1(spec, f, device) -> str:
+    """c_S2L's top-1 accuracy on the held-out split (paper Table 3)."""
+    import numpy as np
+
+    from s3gan.data.manifest import read_manifest
+    from s3gan.data.masks import split_labels
+    from s3gan.data.storage import open_location
+    from s3gan.pretrain import network_outputs
+
+    location = open_location(spec.dataset.uri, spec.storage)
+    split = spec.dataset.eval_split
+    _, truth = split_labels(location, read_manifest(location), split)
+    predicted = np.concatenate([c.argmax(dim=1).cpu().numpy() for c in network_outputs(
+        f, lambda: _image_chunks(location, split), "s2l", device)])
+    top1 = float((predicted == truth).mean())
+    return f"c_S2L top-1 on the held-out split ({len(truth)} images): {top1:.4f}"

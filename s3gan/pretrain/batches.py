@@ -1,9 +1,16 @@
 """Pretraining batches: B images read without their labels plus batch − B labelled ones.
 
 Paper section 4: "batch 2048 = B unlabelled + (2048 − B) labelled, B = 1536" for S²L (eq. 2).
-An epoch is one pass over the unlabelled images; the labelled subset, much smaller, is cycled
-with a fresh order each time it runs out. With no labelled image (rotation pretraining, eq. 1)
-the whole batch is unlabelled.
+With no labelled image (rotation pretraining, eq. 1) the whole batch is unlabelled.
+
+``reader_batches`` is what ``s3gan pretrain`` and the ``pretrain`` stage train on: they stream
+from the shards like GAN training (``TrainingReader``), so memory does not grow with the split,
+and each of ``world`` replicas reads its own share of every global batch. The B part reads the
+whole split with its labels hidden (eq. 2's first expectation is over the whole set); the
+labelled part is a ``labelled_only`` reader of the k% mask, which cycles epoch after epoch. An
+epoch is one pass of the B part over the split.
+
+``mixed_batches`` draws the same composition from in-memory tensors (scripts/).
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from collections.abc import Iterator
 import torch
 
 from s3gan.data.batch import Batch
+from s3gan.data.reader import TrainingReader
+from s3gan.spec.model import ExperimentSpec
 
 
 def steps_per_epoch(unlabelled_images: int, unlabelled_per_batch: int) -> int:
@@ -59,3 +68,36 @@ def mixed_batches(
 def _cycle(index: torch.Tensor, generator: torch.Generator) -> Iterator[torch.Tensor]:
     while len(index):
         yield from index[torch.randperm(len(index), generator=generator)]
+
+
+def reader_batches(spec: ExperimentSpec, rank: int = 0,
+                   world: int = 1) -> tuple[Iterator[Batch], int]:
+    """Endless per-replica pretraining batches for ``rank`` of ``world`` (each holds
+    1/``world`` of the global batch's B and labelled parts) and the steps in an epoch."""
+    p, split, seed = spec.pretraining, spec.dataset.train_split, spec.seeds.pretraining
+    objective = spec.traits.pretraining
+    unlabelled = p.unlabelled_per_batch if objective == "s2l" else p.batch_size
+    for name, count in (("batchSize", p.batch_size), ("unlabelledPerBatch", unlabelled)):
+        if count % world:
+            raise ValueError(f"pretraining.{name} ({count}) must divide evenly over the "
+                             f"{world} pretraining replicas (resources.workers)")
+    common = {"rank": rank, "world_size": world, "storage": spec.storage}
+    whole = TrainingReader(spec.dataset.uri, split, unlabelled // world, seed, **common)
+    if objective != "s2l" or p.batch_size == unlabelled:
+        return (_without_labels(b) for b in whole), whole.steps_per_epoch
+    labelled = TrainingReader(spec.dataset.uri, split, (p.batch_size - unlabelled) // world,
+                              seed + 1, labelled_only=True,
+                              mask=(spec.labels.fraction, spec.seeds.mask), **common)
+    # Both readers cycle epoch after epoch: the pair never runs out.
+    mixed = (_joined(_without_labels(a), b) for a, b in zip(whole, labelled, strict=False))
+    return mixed, whole.steps_per_epoch
+
+
+def _without_labels(batch: Batch) -> Batch:
+    return Batch(batch.images, torch.full_like(batch.labels, -1), batch.index,
+                 torch.zeros_like(batch.labelled))
+
+
+def _joined(a: Batch, b: Batch) -> Batch:
+    return Batch(torch.cat([a.images, b.images]), torch.cat([a.labels, b.labels]),
+                 torch.cat([a.index, b.index]), torch.cat([a.labelled, b.labelled]))

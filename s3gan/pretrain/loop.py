@@ -2,6 +2,14 @@
 
 The objective follows the method (``spec.traits.pretraining``): CLUSTERING pretrains with
 rotation only, S²GAN and S³GAN with S²L on the stored k% labelled mask.
+
+Micro-batching (``pretraining.microBatch``): eq. 2's batch of 2,048 × 4 rotations does not fit
+one accelerator at the paper's F, so a replica's batch can go through F in strided micro-batches
+(rows i, i + m, i + 2m, … for micro-batch i of m, so each holds the batch's mix of unlabelled and
+labelled images), their gradients accumulated before one optimiser step. Each micro-batch's
+rotation term is weighted by its share of the batch's images and its class term by its share of
+the batch's labelled images, so the accumulated gradient is that of the whole batch's loss; only
+BatchNorm's statistics are the micro-batch's (across replicas with cross-replica BatchNorm).
 """
 
 from __future__ import annotations
@@ -55,23 +63,45 @@ def pretrain(
     history = []
     for step in range(p.epochs * steps_per_epoch):
         batch = next(batches).to(device)
-        loss = _loss(f, objective, batch, p)
         optimizer.zero_grad(set_to_none=True)
-        loss.total.backward()
-        record = StepRecord(
-            step=step,
-            learning_rate=optimizer.param_groups[0]["lr"],
-            loss=loss.total.item(),
-            rotation=loss.rotation.item(),
-            classification=None if loss.classification is None else loss.classification.item(),
-            rotation_accuracy=loss.rotation_accuracy,
-        )
+        record = _accumulate(f, objective, batch, p, step)
+        record = StepRecord(**{**record.__dict__,
+                               "learning_rate": optimizer.param_groups[0]["lr"]})
         optimizer.step()
         schedule.step()
         history.append(record)
         if on_step is not None:
             on_step(record)
     return history
+
+
+def micro_batches(batch: Batch, size: int | None) -> list[Batch]:
+    """``batch`` in strided parts of at most ``size`` images (one part when ``size`` is None)."""
+    parts = 1 if size is None else -(-len(batch) // size)
+    return [Batch(*(t[i::parts] for t in (batch.images, batch.labels, batch.index,
+                                           batch.labelled))) for i in range(parts)]
+
+
+def _accumulate(f: ResNetV2, objective: Objective, batch: Batch, p: Pretraining,
+                step: int) -> StepRecord:
+    """Backward of the whole batch's loss, micro-batch by micro-batch; the step's record."""
+    labelled = max(1, int(batch.labelled.sum()))
+    rotation = classification = accuracy = 0.0
+    for part in micro_batches(batch, p.micro_batch):
+        loss = _loss(f, objective, part, p)
+        share, labelled_share = len(part) / len(batch), int(part.labelled.sum()) / labelled
+        weighted = share * loss.rotation
+        if loss.classification is not None:
+            weighted = weighted + p.gamma * labelled_share * loss.classification
+            classification += labelled_share * loss.classification.item()
+        weighted.backward()
+        rotation += share * loss.rotation.item()
+        accuracy += share * loss.rotation_accuracy
+    has_class = objective == "s2l"
+    return StepRecord(step=step, learning_rate=0.0,
+                      loss=rotation + (p.gamma * classification if has_class else 0.0),
+                      rotation=rotation, classification=classification if has_class else None,
+                      rotation_accuracy=accuracy)
 
 
 def _loss(f: ResNetV2, objective: Objective, batch: Batch, p: Pretraining) -> PretrainingLoss:

@@ -96,6 +96,9 @@ class Pretraining(Section):
     # Paper silent, so off; S⁴L (Zhai et al. 2019), whose eq. 2 this is, uses crops and flips.
     # At CPU scale (≤ 8 epochs) they cost c_S2L and k-means label accuracy (docs/pretraining.md).
     augment: tuple[Literal["crop", "flip"], ...] = Field((), max_length=2)
+    # ours: images per forward of F on a replica (before the 4 rotations), gradients accumulated
+    # over a replica's batch; None: the whole batch at once.
+    micro_batch: PositiveInt | None = None
 
 
 class Ema(Section):

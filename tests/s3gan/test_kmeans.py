@@ -1,15 +1,15 @@
-"""Mini-batch k-means: recovers planted clusters and matches scikit-learn's inertia."""
-
-import itertools
+"""Mini-batch k-means: recovers planted clusters (class-sorted streams too) and matches
+scikit-learn's inertia."""
 
 import numpy as np
 import pytest
 import torch
 from sklearn.cluster import MiniBatchKMeans as SklearnMiniBatchKMeans
 from sklearn.datasets import make_blobs
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from s3gan.kmeans import MiniBatchKMeans
+from s3gan.kmeans import MiniBatchKMeans, cluster, random_sample, rechunk
+from s3gan.pretrain import normalized_mutual_information
 
 
 def _blobs(n, dim, centres, std, seed):
@@ -20,16 +20,65 @@ def _blobs(n, dim, centres, std, seed):
 
 def test_recovers_planted_clusters_from_a_stream_of_chunks():
     x, truth = _blobs(6000, 32, 10, 1.0, seed=0)
-    kmeans = MiniBatchKMeans(10, batch_size=256, seed=0).fit(iter(x.split(1000)))
-    assert adjusted_rand_score(truth, kmeans.assign(x).numpy()) > 0.99
-    assert kmeans.counts.sum().item() == 6000  # every streamed row moved a centre once
+    kmeans, labels = cluster(lambda: x.split(1000), 10, seed=0, batch_size=256, sample_rows=2000,
+                             chunk_rows=1000)
+    assert adjusted_rand_score(truth, labels.numpy()) > 0.99
+    assert torch.equal(labels, kmeans.assign(x))
+    # the sample's three epochs and one streaming pass each moved a centre once per row
+    assert kmeans.counts.sum().item() == 3 * 2000 + 6000
+
+
+def _class_sorted_planted(seed=0):
+    """The paper's CLUSTERING case at small size: 100 classes × 800 points in 64-d, sorted by
+    class as F's features of a class-folder tree in listing order would be."""
+    generator = torch.Generator().manual_seed(seed)
+    centres = torch.randn(100, 64, generator=generator)
+    truth = torch.arange(100).repeat_interleave(800)
+    return centres[truth] + 0.35 * torch.randn(len(truth), 64, generator=generator), truth
+
+
+def test_class_sorted_stream_gives_the_clusters_of_a_shuffled_one():
+    x, truth = _class_sorted_planted()
+    _, labels = cluster(lambda: x.split(2048), 50, seed=0, sample_rows=8192)
+    score = normalized_mutual_information(labels, truth)
+    assert score >= 0.85
+    # Seeding k-means++ on the first chunk and streaming in class order, as before, does not.
+    first = MiniBatchKMeans(50, seed=0)
+    first.seed(x[:8192])
+    for chunk in x.split(8192):
+        first.partial_fit(chunk)
+    assert normalized_mutual_information(first.assign(x), truth) < score - 0.1
+
+
+def test_labels_do_not_depend_on_how_the_stream_is_chunked():
+    x, _ = _blobs(3000, 8, 6, 1.5, seed=3)
+    _, a = cluster(lambda: x.split(1000), 6, seed=4, sample_rows=500, chunk_rows=700)
+    _, b = cluster(lambda: x.split(333), 6, seed=4, sample_rows=500, chunk_rows=700)
+    assert torch.equal(a, b)
+
+
+def test_random_sample_is_uniform_over_the_whole_stream():
+    x = torch.arange(10_000, dtype=torch.float32)[:, None]
+    sample = random_sample(x.split(1000), 2000, seed=0).squeeze(1)
+    assert len(torch.unique(sample)) == 2000
+    per_tenth = torch.bincount((sample // 1000).long(), minlength=10)
+    assert per_tenth.min() > 150 and per_tenth.max() < 250  # 200 each expected
+    assert [len(c) for c in rechunk(x.split(300), 4096)] == [4096, 4096, 1808]
+
+
+def test_nmi_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 7, 500)
+    clusters = np.where(rng.random(500) < 0.7, truth, rng.integers(0, 9, 500))
+    ours = normalized_mutual_information(torch.from_numpy(clusters), torch.from_numpy(truth))
+    assert ours == pytest.approx(normalized_mutual_info_score(truth, clusters), abs=1e-9)
 
 
 @pytest.mark.parametrize(("k", "std"), [(8, 4.0), (20, 3.0), (50, 2.0)])
 def test_inertia_is_within_a_few_percent_of_scikit_learn(k, std):
     x, _ = _blobs(20000, 16, 30, std, seed=1)
-    passes = itertools.chain.from_iterable(x.split(5000) for _ in range(5))
-    ours = MiniBatchKMeans(k, batch_size=1024, seed=0).fit(passes).inertia(x.split(5000))
+    kmeans, _ = cluster(lambda: x.split(5000), k, seed=0)
+    ours = kmeans.inertia(x.split(5000))
     reference = SklearnMiniBatchKMeans(n_clusters=k, batch_size=1024, random_state=0, n_init=3)
     theirs = -reference.fit(x.numpy()).score(x.numpy())
     assert ours / theirs < 1.05
@@ -37,7 +86,7 @@ def test_inertia_is_within_a_few_percent_of_scikit_learn(k, std):
 
 def test_inertia_is_the_sum_of_squared_distances_to_the_nearest_centre():
     x, _ = _blobs(500, 4, 3, 1.0, seed=2)
-    kmeans = MiniBatchKMeans(3, seed=0).fit([x])
+    kmeans, _ = cluster(lambda: [x], 3, seed=0)
     nearest = kmeans.centres[kmeans.assign(x)]
     expected = (x - nearest).square().sum().item()
     assert kmeans.inertia([x[:200], x[200:]]) == pytest.approx(expected, rel=1e-5)
@@ -68,9 +117,9 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="not fitted"):
         MiniBatchKMeans(2).assign(torch.zeros(3, 2))
     with pytest.raises(ValueError, match="at least k=5"):
-        MiniBatchKMeans(5).fit([torch.zeros(3, 2)])
+        MiniBatchKMeans(5).seed(torch.zeros(3, 2))
     with pytest.raises(ValueError, match="empty"):
-        MiniBatchKMeans(2).fit([])
-    kmeans = MiniBatchKMeans(2).fit([torch.randn(10, 2)])
+        cluster(lambda: [], 2, seed=0)
+    kmeans, _ = cluster(lambda: [torch.randn(10, 2)], 2, seed=0)
     with pytest.raises(ValueError, match="3 features, the centres have 2"):
         kmeans.assign(torch.zeros(4, 3))

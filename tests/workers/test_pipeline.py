@@ -110,10 +110,42 @@ def test_a_killed_worker_resumes_from_its_checkpoint_and_ends_where_an_unbroken_
         torch.testing.assert_close(resumed[name], unbroken[name], rtol=0, atol=0)
 
 
+def _same_labels_as_the_cli(experiment, run_dir, records):
+    """``s3gan pretrain``'s labelling of the train split, given the pipeline's F, is the table
+    the labels stage wrote."""
+    from s3gan_workers.stages.labels import read_inferred_labels
+    from s3gan_workers.stages.pretrain import FEATURE_EXTRACTOR, f_classes
+
+    from s3gan.cli.pretrain_cmd import _label_train_split
+    from s3gan.nn.resnet_v2 import ResNetV2
+
+    spec = experiment.spec
+    f = ResNetV2.from_spec(spec, f_classes(spec))
+    f.load_state_dict(torch.load(run_dir / records["pretrain"].directory / FEATURE_EXTRACTOR,
+                                 weights_only=True))
+    with torch.inference_mode():
+        cli, _ = _label_train_split(spec, f.eval(), "cpu")
+    stage = read_inferred_labels(open_location(str(run_dir)), records["labels"].directory)
+    assert cli.num_classes == stage.num_classes
+    if stage.soft:
+        torch.testing.assert_close(cli.table, stage.table)
+    else:
+        assert torch.equal(cli.table, stage.table)
+
+
+def test_s3gan_labels_match_the_cli_and_score_c_s2l_on_the_held_out_split(s3gan_run):
+    experiment, run_dir, records, _ = s3gan_run
+    assert 0.0 <= records["labels"].results["heldOutTop1"] <= 1.0
+    _same_labels_as_the_cli(experiment, run_dir, records)
+
+
 def test_clustering_pipeline_labels_with_k_means(ray_cluster, dataset, tmp_path):
     experiment = tiny_experiment("tiny-clustering", "clustering", str(dataset), steps=2)
-    records, _ = _run(experiment, tmp_path / "run")
+    records, lines = _run(experiment, tmp_path / "run")
     assert records["labels"].results["classes"] == 4
     assert 0.0 < records["labels"].results["purity"] <= 1.0
+    assert 0.0 < records["labels"].results["matchedAccuracy"] <= 1.0
+    assert any("matchedAccuracy" in line for line in lines)
     assert records["evaluate"].results["fid"] > 0
     assert "classAccuracyScore" not in records["evaluate"].results  # G draws clusters
+    _same_labels_as_the_cli(experiment, tmp_path / "run", records)

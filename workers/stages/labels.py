@@ -1,10 +1,20 @@
-"""Stage ``labels``: F over every training image with Ray Data, then the labels the GAN reads.
+"""Stage ``labels``: F over every training image on a Ray Data actor pool, then the labels the
+GAN reads.
 
-CLUSTERING: mini-batch k-means (``labels.clusters`` centres) on F's features, ŷ = c_CL(F(x)).
-S²GAN / S³GAN: the class probabilities of F's S²L head, ŷ = c_S2L(F(x)), stored soft (the method
-takes the argmax when ``labels.pseudoLabels`` is hard, paper Table 5), so one table serves both.
-The table is indexed by the image's stable index and written whole as ``labels.npz``; the
-record carries the labels' quality against the ground truth, which no training step reads.
+CLUSTERING: k-means (``labels.clusters`` centres) on F's features, ŷ = c_CL(F(x)). S²GAN /
+S³GAN: c_S2L's prediction, ŷ = c_S2L(F(x)), hard or soft as ``labels.pseudoLabels`` says (paper
+Table 5). Both come from ``s3gan.pretrain.infer_labels``, the function ``s3gan pretrain`` calls,
+on the same F outputs in the same order, so the same spec gives the same labels.
+
+Memory does not grow with the split: each actor of the pool (``resources.workers`` of them,
+``cpusPerWorker`` CPUs and a GPU each where the accelerator is one) loads F's weights once from
+the object store, reads, verifies and decodes one shard per call and writes F's outputs for it
+as ``outputs/<split>-<shard>.npz`` (stable index, ground truth, output) in the stage's
+directory. The driver holds only the list of those files; k-means and the label table read them
+back shard by shard in stable-index order. The table (``labels.npz``, row i for stable index i)
+is the one whole thing written. For S²L the stage also scores c_S2L on the held-out split
+(paper Table 3, top-1); the record carries the labels' quality against the ground truth, which
+no training step reads.
 """
 
 from __future__ import annotations
@@ -12,93 +22,121 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import ray
+import ray.data
 import torch
-from s3gan_workers.data import image_dataset
-from s3gan_workers.stages import pretrain
+from s3gan_workers.stages import pretrain, ray_train
 from s3gan_workers.stages.context import StageContext, StageOutput
 
-from s3gan.data.storage import Location
-from s3gan.kmeans import MiniBatchKMeans
+from s3gan.data.manifest import read_manifest
+from s3gan.data.split_images import decoded_shard
+from s3gan.data.storage import Location, open_location
 from s3gan.methods.inferred_labels import InferredLabels
 from s3gan.nn.resnet_v2 import ResNetV2
-from s3gan.pretrain import cluster_purity, label_accuracy, matched_accuracy
-from s3gan.pretrain.features import to_network_input
+from s3gan.pretrain import by_stable_index, infer_labels, label_quality, network_outputs
 from s3gan.spec.model import ExperimentSpec
 
 NAME = "labels"
 INPUTS = (pretrain.NAME,)
 TABLE = "labels.npz"
-INFERENCE_BATCH = 256
-KMEANS_PASSES = 2  # a second pass settles the centres seeded on the first chunk
-KMEANS_CHUNK = 8_192  # the first chunk seeds k-means++, so it must hold ≥ k features
+OUTPUTS = "outputs"
 
 
 def depends_on(spec: ExperimentSpec) -> dict:
-    parts: dict = {"split": spec.dataset.train_split}
+    parts: dict = {"split": spec.dataset.train_split, "order": "streamed/1"}
     if spec.traits.pretraining == "rotation":
         parts |= {"clusters": spec.labels.clusters, "seed": spec.seeds.pretraining}
+    else:
+        parts |= {"pseudoLabels": spec.pseudo_labels, "evalSplit": spec.dataset.eval_split}
     return parts
 
 
-@torch.no_grad()
-def _infer(rows: dict[str, np.ndarray], spec: ExperimentSpec,
-           weights: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """Image rows → F(x) (for k-means) or c_S2L's logits (S²L). A plain function, so Ray Data
-    fuses it with the shard decoding into one task per shard."""
-    f = ResNetV2.from_spec(spec, pretrain.f_classes(spec))
-    f.load_state_dict(weights)
-    f.eval()
-    images = torch.from_numpy(np.require(rows["images"], requirements="W"))
-    features = torch.cat([f.features(to_network_input(chunk, "cpu"))
-                          for chunk in images.split(INFERENCE_BATCH)])
-    out = f.class_head(features) if spec.traits.pretraining == "s2l" else features
-    return {"index": rows["index"], "truth": rows["labels"], "output": out.numpy()}
+class _NetworkOutputs:
+    """An actor of the pool: F built and loaded once, then one shard per call."""
+
+    def __init__(self, spec: ExperimentSpec, weights: list, run_uri: str, folder: str,
+                 split: str):
+        torch.set_num_threads(ray_train.threads(spec.resources.cpus_per_worker))
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.f = ResNetV2.from_spec(spec, pretrain.f_classes(spec))
+        self.f.load_state_dict(ray.get(weights[0]))
+        self.f.to(self.device).eval()
+        self.spec, self.folder, self.split = spec, folder, split
+        self.dataset = open_location(spec.dataset.uri, spec.storage)
+        self.manifest = read_manifest(self.dataset)
+        self.run = open_location(run_uri, spec.storage)
+
+    def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        shards = self.manifest.split_shards(self.split)
+        names = []
+        for position in rows["shard"].tolist():
+            images, truth, index = decoded_shard(self.dataset, shards[position],
+                                                 self.manifest.settings)
+            chunk = torch.from_numpy(np.require(images, requirements="W"))
+            output = torch.cat(list(network_outputs(self.f, lambda c=chunk: [c],
+                                                    self.spec.traits.pretraining, self.device)))
+            name = f"{self.folder}/{self.split}-{position:05d}.npz"
+            buffer = io.BytesIO()
+            np.savez(buffer, index=index, truth=truth, output=output.cpu().numpy())
+            self.run.write_whole(name, buffer.getvalue())
+            names.append(name)
+        return {"name": np.array(names)}
+
+
+def _write_outputs(context: StageContext, split: str, weights) -> list[str]:
+    """F's outputs of every shard of ``split``, written by the actor pool; their file names in
+    shard (stable-index) order."""
+    spec = context.spec
+    shards = read_manifest(open_location(spec.dataset.uri, spec.storage)).split_shards(split)
+    positions = ray.data.from_items([{"shard": i} for i in range(len(shards))],
+                                    override_num_blocks=len(shards))
+    written = positions.map_batches(
+        _NetworkOutputs,
+        fn_constructor_kwargs={"spec": spec, "weights": [weights], "run_uri": context.run.uri,
+                               "folder": f"{context.directory}/{OUTPUTS}", "split": split},
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=spec.resources.workers),
+        num_cpus=spec.resources.cpus_per_worker,
+        num_gpus=1 if spec.resources.accelerator.kind == "gpu" else 0,
+    )
+    return sorted(row["name"] for row in written.iter_rows())
+
+
+def _read(run: Location, names: list[str], column: str):
+    for name in names:
+        with np.load(io.BytesIO(run.read_bytes(name))) as part:
+            yield torch.from_numpy(part[column])
 
 
 def run(context: StageContext) -> StageOutput:
     spec = context.spec
-    f = pretrain.load_feature_extractor(context)
-    rows = image_dataset(spec.dataset.uri, spec.dataset.train_split, spec.storage).map_batches(
-        _infer, fn_kwargs={"spec": spec, "weights": f.state_dict()}, batch_size=None)
-    parts = list(rows.iter_batches(batch_size=None, batch_format="numpy"))
-    index = np.concatenate([p["index"] for p in parts])
-    order = np.argsort(index)
-    index = torch.from_numpy(index[order])
-    truth = torch.from_numpy(np.concatenate([p["truth"] for p in parts])[order])
-    output = torch.from_numpy(np.concatenate([p["output"] for p in parts])[order])
-    if spec.traits.pretraining == "rotation":
-        labels, quality = _clusters(spec, output, truth)
-    else:
-        labels = InferredLabels(output.float().softmax(dim=1), spec.dataset.num_classes)
-        quality = {"accuracy": label_accuracy(labels, truth)}
-    table = _by_stable_index(labels, index)
+    objective, split = spec.traits.pretraining, spec.dataset.train_split
+    weights = ray.put(pretrain.load_feature_extractor(context).state_dict())
+    names = _write_outputs(context, split, weights)
+    index = torch.cat(list(_read(context.run, names, "index")))
+    truth = torch.cat(list(_read(context.run, names, "truth")))
+    labels = infer_labels(lambda: _read(context.run, names, "output"), objective,
+                          spec.dataset.num_classes, spec.labels.clusters, spec.seeds.pretraining,
+                          soft=spec.pseudo_labels == "soft")
+    quality = label_quality(labels, truth, objective)
+    if objective == "s2l":
+        quality["heldOutTop1"] = _held_out_top1(context, weights)
+    table = by_stable_index(labels, index)
     context.run.write_whole(f"{context.directory}/{TABLE}", _npz(table))
     shown = ", ".join(f"{name} {value:.3f}" for name, value in quality.items())
     context.say(f"labels: {len(index)} images, {table.num_classes} classes; quality {shown}")
     return StageOutput({"images": len(index), "classes": table.num_classes, **quality}, (TABLE,))
 
 
-def _clusters(spec: ExperimentSpec, features: torch.Tensor, truth: torch.Tensor
-              ) -> tuple[InferredLabels, dict[str, float]]:
-    kmeans = MiniBatchKMeans(spec.labels.clusters, seed=spec.seeds.pretraining)
-    for _ in range(KMEANS_PASSES):
-        kmeans.fit(features.split(KMEANS_CHUNK))
-    clusters = kmeans.assign(features)
-    quality = {"matchedAccuracy": matched_accuracy(clusters, truth),
-               "purity": cluster_purity(clusters, truth)}
-    return InferredLabels(clusters, spec.labels.clusters), quality
-
-
-def _by_stable_index(labels: InferredLabels, index: torch.Tensor) -> InferredLabels:
-    """Row i for the image of stable index i. Indices of images the conversion skipped get a
-    placeholder row (class 0, or uniform probabilities) that no batch ever looks up."""
-    size = int(index.max()) + 1
-    if labels.soft:
-        table = torch.full((size, labels.num_classes), 1.0 / labels.num_classes)
-    else:
-        table = torch.zeros(size, dtype=torch.int64)
-    table[index] = labels.table
-    return InferredLabels(table, labels.num_classes)
+def _held_out_top1(context: StageContext, weights) -> float:
+    """c_S2L's top-1 accuracy on the held-out split (paper Table 3), streamed."""
+    names = _write_outputs(context, context.spec.dataset.eval_split, weights)
+    right = total = 0
+    for logits, truth in zip(_read(context.run, names, "output"),
+                             _read(context.run, names, "truth"), strict=True):
+        right += int((logits.argmax(dim=1) == truth).sum())
+        total += len(truth)
+    return right / total
 
 
 def _npz(labels: InferredLabels) -> bytes:

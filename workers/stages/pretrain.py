@@ -1,11 +1,15 @@
 """Stage ``pretrain``: the feature extractor F, data-parallel on Ray Train.
 
 F is trained with the method's objective (``spec.traits.pretraining``): rotation, eq. 1, for
-CLUSTERING; S²L, eq. 2, on the stored k% labelled mask, for S²GAN and S³GAN. Every replica draws
-the same global batch (paper section 4: B unlabelled + batch − B labelled images) and trains on
-its slice of it; gradients are averaged as backward produces them, so the update is the
-single-process update on the whole batch. Rank 0 then measures F with a linear probe (fitted on
-training images' features, scored on the held-out split) and writes F's weights.
+CLUSTERING; S²L, eq. 2, on the stored k% labelled mask, for S²GAN and S³GAN. Each replica streams
+its share of every global batch from the shards (``s3gan.pretrain.batches.reader_batches``, the
+batches ``s3gan pretrain`` trains on; paper section 4: B unlabelled + batch − B labelled
+images), in micro-batches when ``pretraining.microBatch`` says so; gradients are averaged as
+backward produces them and F's BatchNorms are cross-replica (statistics of all replicas'
+micro-batches, as the paper synchronises BatchNorm across replicas), so the update is the
+single-process update on the whole batch. Rank 0 then measures F with a linear probe, fitted
+on a seeded random subset of the training images and scored on one of the held-out split, and
+writes F's weights.
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ from s3gan_workers.stages import ray_train
 from s3gan_workers.stages.context import StageContext, StageOutput
 from s3gan_workers.stages.replicas import average_gradients_after_backward
 from s3gan_workers.stages.run_files import torch_bytes
-from s3gan_workers.stages.split import read_split
 
 from s3gan.data.batch import Batch
+from s3gan.data.manifest import read_manifest
+from s3gan.data.reader import TrainingReader
 from s3gan.data.storage import open_location
+from s3gan.nn.cross_replica_bn import cross_replica_batch_norms, replica_local
 from s3gan.nn.resnet_v2 import ResNetV2
 from s3gan.pretrain import fit_linear_probe, pretrain
-from s3gan.pretrain.batches import mixed_batches, steps_per_epoch
+from s3gan.pretrain.batches import reader_batches
 from s3gan.pretrain.features import extract_features, in_chunks
 from s3gan.spec.model import ExperimentSpec
 
@@ -58,6 +64,7 @@ def run(context: StageContext) -> StageOutput:
         _worker,
         train_loop_config=job,
         scaling_config=ray_train.scaling_config(context.spec),
+        torch_config=ray_train.torch_config(context.spec),
         run_config=ray_train.run_config(context.run, context.directory, NAME),
     ).fit()
     results = json.loads(context.run.read_bytes(f"{context.directory}/{RESULTS}"))
@@ -66,27 +73,15 @@ def run(context: StageContext) -> StageOutput:
     return StageOutput(results, (FEATURE_EXTRACTOR, RESULTS))
 
 
-def _rank_share(batch: Batch, rank: int, world: int) -> Batch:
-    return Batch(*(t[rank::world] for t in (batch.images, batch.labels, batch.index,
-                                             batch.labelled)))
-
-
 def _worker(job: dict) -> None:
     spec: ExperimentSpec = job["spec"]
     replica = ray_train.start_replica(spec)
     rank, world, device = replica.rank, replica.world, replica.device
     objective, p = spec.traits.pretraining, spec.pretraining
-    dataset = open_location(spec.dataset.uri, spec.storage)
-    mask = (spec.labels.fraction, spec.seeds.mask) if objective == "s2l" else None
-    split = read_split(dataset, spec.dataset.train_split, mask)
-    unlabelled_per_batch = p.unlabelled_per_batch if objective == "s2l" else p.batch_size
-    per_epoch = steps_per_epoch(int((~split.labelled).sum()), unlabelled_per_batch)
+    batches, per_epoch = reader_batches(spec, rank, world)
     torch.manual_seed(spec.seeds.pretraining)  # the same initial F on every replica
-    f = ResNetV2.from_spec(spec, f_classes(spec))
+    f = cross_replica_batch_norms(ResNetV2.from_spec(spec, f_classes(spec)))
     average_gradients_after_backward(f)
-    batches = (_rank_share(b, rank, world) for b in mixed_batches(
-        split.images, split.labels(), split.labelled, p.batch_size, unlabelled_per_batch,
-        spec.seeds.pretraining))
     started = time.monotonic()
 
     def progress(record) -> None:
@@ -99,12 +94,8 @@ def _worker(job: dict) -> None:
     history = pretrain(f, objective, batches, p, per_epoch, device, progress)
     if rank != 0:
         return
-    held_out = read_split(dataset, spec.dataset.eval_split)
-    n = min(PROBE_IMAGES, len(split.truth), len(held_out.truth))
-    train_features = extract_features(f, in_chunks(split.images[:n]), device)
-    probe = fit_linear_probe(train_features, split.truth[:n], spec.dataset.num_classes)
-    accuracy = probe.accuracy(extract_features(f, in_chunks(held_out.images[:n]), device),
-                              held_out.truth[:n])
+    with replica_local(f):  # rank 0 alone from here on
+        accuracy, n = _probe(spec, f, device)
     run = open_location(job["run_uri"], spec.storage)
     run.write_whole(f"{job['directory']}/{FEATURE_EXTRACTOR}", torch_bytes(f.cpu().state_dict()))
     results = {"objective": objective, "steps": len(history), "stepsPerEpoch": per_epoch,
@@ -112,6 +103,24 @@ def _worker(job: dict) -> None:
                "rotationAccuracy": history[-1].rotation_accuracy,
                "probeAccuracy": accuracy, "probeImages": n}
     run.write_whole(f"{job['directory']}/{RESULTS}", json.dumps(results).encode())
+
+
+def _probe(spec: ExperimentSpec, f: ResNetV2, device) -> tuple[float, int]:
+    """Linear-probe accuracy on ``n`` held-out images after fitting on ``n`` training images,
+    each a seeded random subset of its split (the first N would be a few classes)."""
+    counts = read_manifest(open_location(spec.dataset.uri, spec.storage)).counts
+    split, held_out = spec.dataset.train_split, spec.dataset.eval_split
+    n = min(PROBE_IMAGES, counts[split], counts[held_out])
+
+    def subset(name: str) -> Batch:
+        reader = TrainingReader(spec.dataset.uri, name, n, spec.seeds.pretraining,
+                                storage=spec.storage)
+        return next(iter(reader))
+
+    train, test = subset(split), subset(held_out)
+    probe = fit_linear_probe(extract_features(f, in_chunks(train.images), device),
+                             train.labels, spec.dataset.num_classes)
+    return probe.accuracy(extract_features(f, in_chunks(test.images), device), test.labels), n
 
 
 def load_feature_extractor(context: StageContext) -> ResNetV2:

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from s3gan.cli.main import main
 from s3gan.data.class_mix import iid_distinct_classes, mean_distinct_classes
-from s3gan.data.image_tree import synthetic_class_images, write_imagenet_tree
 from s3gan.data.manifest import read_manifest
 from s3gan.data.reader import TrainingReader
 from s3gan.data.storage import open_location
+from tests.fixtures.datasets import class_sorted_dataset
 
 CLASSES, PER_CLASS, SHARD = 40, 64, 64  # a shard holds as many images as a class
 STEPS = 12
@@ -22,15 +21,7 @@ STEPS = 12
 
 @pytest.fixture(scope="module")
 def sorted_tree_dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("class-mix")
-    tree = write_imagenet_tree(root / "tree", synthetic_class_images(CLASSES, PER_CLASS, 0,
-                                                                     (20, 40)),
-                               None, [f"n{c:08d}" for c in range(CLASSES)], "jpeg", None)
-    dest = root / "ds"
-    assert main(["data", "convert", str(tree / "train"), str(dest), "--resolution", "32",
-                 "--shard-size", str(SHARD), "--workers", "1"]) == 0
-    assert main(["data", "labels", str(dest), "--fraction", "0.25", "--seed", "2"]) == 0
-    return dest
+    return class_sorted_dataset(tmp_path_factory.mktemp("class-mix"), CLASSES, PER_CLASS, SHARD)
 
 
 def _labels(reader, steps=STEPS):

@@ -3,16 +3,24 @@
 import pytest
 import torch
 
-from s3gan.kmeans import MiniBatchKMeans
+from s3gan.kmeans import cluster
+from s3gan.methods.inferred_labels import InferredLabels
 from s3gan.nn.resnet_v2 import ResNetV2
 from s3gan.pretrain.features import extract_features, in_chunks, to_network_input
 from s3gan.pretrain.label_inference import (
+    by_stable_index,
     cluster_purity,
-    infer_cluster_labels,
-    infer_s2l_labels,
+    infer_labels,
     label_accuracy,
+    label_quality,
     matched_accuracy,
+    network_outputs,
 )
+
+
+def _s2l(f, images, soft, chunk=7):
+    return infer_labels(lambda: network_outputs(f, in_chunks(images, chunk), "s2l", "cpu"),
+                        "s2l", 3, 0, seed=0, soft=soft)
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +36,7 @@ def f():
 
 
 def test_s2l_labels_are_c_s2l_predictions_in_image_order(f, images):
-    hard = infer_s2l_labels(f, in_chunks(images, 7), soft=False, device="cpu")
-    soft = infer_s2l_labels(f, in_chunks(images, 7), soft=True, device="cpu")
+    hard, soft = _s2l(f, images, soft=False), _s2l(f, images, soft=True)
     with torch.no_grad():
         expected = f.eval().class_head(f(to_network_input(images, "cpu")))
     f.train()
@@ -40,13 +47,19 @@ def test_s2l_labels_are_c_s2l_predictions_in_image_order(f, images):
     assert f.training  # inference switched BatchNorm back
 
 
-def test_cluster_labels_are_the_nearest_centres_of_f_features(f, images):
-    kmeans = MiniBatchKMeans(4, batch_size=8, seed=0)
-    labels = infer_cluster_labels(f, in_chunks(images, 10), kmeans, "cpu", passes=2)
+def test_cluster_labels_are_k_means_of_f_features(f, images):
+    labels = infer_labels(lambda: network_outputs(f, in_chunks(images, 10), "rotation", "cpu"),
+                          "rotation", 3, clusters=4, seed=5, soft=False)
     assert labels.num_classes == 4 and len(labels) == 20
-    assert kmeans.counts.sum().item() == 40  # two passes over 20 images
     features = extract_features(f, in_chunks(images, 10), "cpu")
-    assert torch.equal(labels.table, kmeans.assign(features))
+    assert torch.equal(labels.table, cluster(lambda: [features], 4, seed=5)[1])
+    quality = label_quality(labels, torch.arange(20) % 3, "rotation")
+    assert set(quality) == {"matchedAccuracy", "purity", "nmi"}
+
+
+def test_labels_land_at_their_stable_index():
+    hard = by_stable_index(InferredLabels(torch.tensor([2, 1]), 3), torch.tensor([3, 0]))
+    assert hard.table.tolist() == [1, 0, 0, 2]  # skipped indices 1 and 2 hold a placeholder
 
 
 def test_matched_accuracy_and_purity_by_hand():
@@ -64,9 +77,9 @@ def test_matched_accuracy_and_purity_by_hand():
 
 
 def test_label_accuracy_and_mismatched_sizes(f, images):
-    labels = infer_s2l_labels(f, in_chunks(images), soft=True, device="cpu")
+    labels = _s2l(f, images, soft=True, chunk=1024)
     assert label_accuracy(labels, labels.hard().table) == 1.0
     with pytest.raises(ValueError, match="same images"):
         cluster_purity(torch.zeros(3, dtype=torch.long), torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match="c_S2L"):
-        infer_s2l_labels(ResNetV2(26, 1, 16), in_chunks(images), soft=False, device="cpu")
+        next(network_outputs(ResNetV2(26, 1, 16), in_chunks(images), "s2l", "cpu"))

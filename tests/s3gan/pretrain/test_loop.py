@@ -1,5 +1,6 @@
 """Rotation pretraining (eq. 1) on a small Fashion-MNIST subset: the loss falls and frozen
-features carry the classes well above chance (10%)."""
+features carry the classes well above chance (10%); micro-batches accumulate the whole batch's
+gradient."""
 
 from pathlib import Path
 
@@ -7,11 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from s3gan.data.batch import Batch
 from s3gan.data.idx import read_idx
 from s3gan.nn.resnet_v2 import ResNetV2
 from s3gan.pretrain import fit_linear_probe, pretrain
 from s3gan.pretrain.batches import mixed_batches, steps_per_epoch
 from s3gan.pretrain.features import extract_features, in_chunks
+from s3gan.pretrain.loop import micro_batches
 from s3gan.spec.model import Pretraining
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -47,3 +50,30 @@ def test_rotation_pretraining_lowers_its_loss_and_the_probe_beats_chance():
 
     probe = fit_linear_probe(extract_features(f, in_chunks(train_x), "cpu"), train_y, 10)
     assert probe.accuracy(extract_features(f, in_chunks(test_x), "cpu"), test_y) > 0.4
+
+
+def _gradients_after_one_step(micro_batch, batch):
+    torch.manual_seed(0)
+    f = ResNetV2(26, 1, resolution=8, num_classes=3)
+    p = Pretraining(depth=26, widening=1, epochs=1, batch_size=len(batch),
+                    unlabelled_per_batch=4, warmup_epochs=0, decay_epochs=(),
+                    base_learning_rate=1e-9, micro_batch=micro_batch)
+    history = pretrain(f, "s2l", iter([batch]), p, 1, "cpu")
+    return history[0], {n: w.grad.clone() for n, w in f.named_parameters()}
+
+
+def test_micro_batches_accumulate_the_whole_batchs_gradient():
+    # Every image twice, side by side: each strided half is then the same images, so BatchNorm
+    # sees the same statistics in a micro-batch as in the whole batch and the gradients match.
+    generator = torch.Generator().manual_seed(1)
+    images = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8, generator=generator)
+    labels, labelled = torch.tensor([0, 1, 2, 1]), torch.tensor([False, True, True, False])
+    twice = Batch(images.repeat_interleave(2, 0), labels.repeat_interleave(2),
+                  torch.arange(8), labelled.repeat_interleave(2))
+    whole, whole_grads = _gradients_after_one_step(None, twice)
+    halves, half_grads = _gradients_after_one_step(4, twice)
+    assert len(micro_batches(twice, 4)) == 2 and len(micro_batches(twice, None)) == 1
+    assert halves.loss == pytest.approx(whole.loss, rel=1e-5)
+    assert halves.classification == pytest.approx(whole.classification, rel=1e-5)
+    for name, gradient in whole_grads.items():
+        torch.testing.assert_close(half_grads[name], gradient, rtol=1e-3, atol=1e-5)

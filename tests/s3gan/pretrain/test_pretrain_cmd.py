@@ -51,7 +51,11 @@ def test_pretrain_writes_f_and_a_label_per_image(tmp_path, dataset, method, num_
     file = _experiment(tmp_path, dataset, method)
     assert main(["pretrain", str(file), "--run-dir", str(tmp_path / "run"), "--device", "cpu"]) == 0
     output = capsys.readouterr().out
-    assert ("c_S2L labels: accuracy" if method == "s3gan" else "k-means labels (k=4)") in output
+    if method == "s3gan":
+        assert "c_S2L labels on the train split: accuracy" in output
+        assert "c_S2L top-1 on the held-out split (16 images):" in output
+    else:
+        assert "k-means (k=4) labels on the train split: matchedAccuracy" in output
     latest = CheckpointStore(tmp_path / "run" / "pretraining", keep=1).latest()
     state = load(latest.path)  # verified against its manifest
     table = state["labels"]["table"]

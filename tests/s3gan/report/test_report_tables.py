@@ -48,7 +48,8 @@ def _stages(root: Path, method: str, fraction: float, seed: int, fid: float | No
                      "results": {"objective": "s2l", "probeAccuracy": 0.5 + fraction,
                                  "probeImages": 100}},
         "labels": {"key": f"l{fraction}", "directory": f"stages/labels/l{fraction}",
-                   "results": {"accuracy": 0.4 + fraction, "images": 256}},
+                   "results": {"accuracy": 0.4 + fraction, "heldOutTop1": 0.3 + fraction,
+                               "images": 256}},
         "train": {"key": "k", "directory": train, "results": {"steps": 4}},
     }
     _write(root, f"{train}/metrics.jsonl", json.dumps({"step": 2, "kind": "fid", "fid": 300.0,
@@ -102,7 +103,8 @@ def test_a_failed_trial_is_shown_as_failed_and_left_out_of_the_table(sweep_dir, 
 
 def test_the_label_accuracy_table_has_one_row_per_f(sweep_dir):
     table = classifier_table(read_source(open_location(str(sweep_dir))).trials)
-    assert [row[:3] for row in table.rows] == [("10%", "s2l", "50.0%"), ("20%", "s2l", "60.0%")]
+    assert [row[:4] for row in table.rows] == [("10%", "s2l", "40.0%", "50.0%"),
+                                               ("20%", "s2l", "50.0%", "60.0%")]
 
 
 def test_the_page_embeds_every_figure_and_links_nothing_outside(sweep_dir, tmp_path):
