@@ -33,10 +33,9 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.train_step import _batches, machine
+from benchmarks.train_step import _batches, biggan_spec, machine
 from s3gan.methods import build_method
 from s3gan.nn.biggan import Discriminator, Generator
-from s3gan.spec import parse_experiment
 from s3gan.train.checkpoint import CheckpointStore, load
 from s3gan.train.precision import for_device
 from s3gan.train.step import GanStep
@@ -59,18 +58,6 @@ class Size:
 FULL, TINY = Size(128, 96, 1000, 256), Size(32, 8, 10, 8)
 
 
-def experiment(size: Size, batch: int, **training):
-    return parse_experiment({
-        "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
-        "metadata": {"name": "gpu-benchmark"},
-        "spec": {"method": "biggan",
-                 "dataset": {"uri": "unused", "resolution": size.resolution,
-                             "numClasses": size.num_classes},
-                 "model": {"ch": size.ch},
-                 "training": {"globalBatch": batch, **training}},
-    }).spec
-
-
 def peak_flops(device: torch.device) -> float | None:
     if device.type != "cuda":
         return None
@@ -89,7 +76,7 @@ class Bench:
         self.size = TINY if args.tiny else FULL
         self.args, self.started = args, time.monotonic()
         self.accelerator = "gpu" if self.device.type == "cuda" else "cpu"
-        self.spec = experiment(self.size, self.size.batch)
+        self.spec = biggan_spec(self.size, self.size.batch)
         self.method = build_method(self.spec)
         torch.manual_seed(0)
         self.generator = Generator.from_spec(self.spec, self.method.num_classes).to(self.device)
@@ -234,7 +221,7 @@ class Bench:
     def checkpoint_round_trip(self) -> dict:
         """A trainer's checkpoint loads on the CPU, and the CPU's back on the device (tiny
         networks: what moves between devices does not depend on their size)."""
-        spec = experiment(TINY, 4, dSteps=1)
+        spec = biggan_spec(TINY, 4, dSteps=1)
         on_device = Trainer(spec, build_method(spec), self._reals(4, TINY), self.device)
         on_device.train_step()
         with tempfile.TemporaryDirectory() as root:
@@ -281,7 +268,7 @@ def ray_train_step(tiny: bool, steps: int = 2) -> dict:
     gpu = torch.cuda.is_available()
     size = TINY if tiny else FULL
     resources = ({"accelerator": {"kind": "gpu", "type": "nvidia-h200-141gb"}} if gpu else {})
-    document = experiment(size, 32 if not tiny else size.batch, ema={"enabled": False})
+    document = biggan_spec(size, 32 if not tiny else size.batch, ema={"enabled": False})
     spec = document.model_copy(update={"resources": type(document.resources).model_validate(
         {**resources, "cpusPerWorker": 2})})
     with tempfile.TemporaryDirectory() as temp:

@@ -57,15 +57,16 @@ def machine() -> str:
             f"{torch.get_num_threads()} threads{gpu}")
 
 
-def _spec(config: Config):
+def biggan_spec(size, batch: int, **training):
+    """BigGAN's experiment at a size (anything with resolution, ch and num_classes)."""
     return parse_experiment({
         "apiVersion": "s3gan.io/v1alpha1", "kind": "S3GANExperiment",
         "metadata": {"name": "benchmark"},
         "spec": {"method": "biggan",
-                 "dataset": {"uri": "unused", "resolution": config.resolution,
-                             "numClasses": config.num_classes},
-                 "model": {"ch": config.ch},
-                 "training": {"globalBatch": config.batch, "dSteps": 2}},
+                 "dataset": {"uri": "unused", "resolution": size.resolution,
+                             "numClasses": size.num_classes},
+                 "model": {"ch": size.ch},
+                 "training": {"globalBatch": batch, **training}},
     }).spec
 
 
@@ -130,7 +131,7 @@ def _seconds(step, batches, iterations: int, device: torch.device) -> list[float
 
 
 def measure(config: Config, device: torch.device) -> None:
-    spec = _spec(config)
+    spec = biggan_spec(config, config.batch, dSteps=2)
     method = build_method(spec)
     torch.manual_seed(0)
     generator = Generator.from_spec(spec, method.num_classes).to(device)

@@ -79,7 +79,9 @@ def score_table(trials: tuple[TrialResult, ...], score: str) -> Table:
     fractions = sorted({t.fraction for t in evaluated}, key=lambda f: (f is None, f or 0))
     cells: dict[tuple[str, float | None], list] = defaultdict(list)
     for trial in evaluated:
-        cells[setting(trial), trial.fraction].append(trial.results("evaluate")[score])
+        value = trial.results("evaluate").get(score)
+        if value is not None:  # not measured (CAS where G draws clusters): the cell shows '—'
+            cells[setting(trial), trial.fraction].append(value)
     rows = []
     for name in sorted({setting(t) for t in evaluated}):
         row = [name]

@@ -259,8 +259,11 @@ def test_the_report_renders_the_table_and_every_figure_from_the_sweep(sweep, tmp
     s3gan_10 = sorted(by_cell["s3gan", 0.1])
     assert fid.rows[1][1] == (f"{sum(s3gan_10) / 2:.2f} ({s3gan_10[0]:.2f}–{s3gan_10[1]:.2f}), "
                               "n=2")  # the median of two seeds is their mean
-    assert all(cell == "unavailable" for row in report.tables[1].rows for cell in row[1:])
-    assert [row[0] for row in report.tables[2].rows] == ["10%", "20%"]
+    cas = report.tables[1]
+    assert cas.header == fid.header and [row[0] for row in cas.rows] == ["s2gan", "s3gan"]
+    assert all(0.0 <= float(cell.split()[0]) <= 1.0 for row in cas.rows for cell in row[1:])
+    assert all(cell == "unavailable" for row in report.tables[2].rows for cell in row[1:])
+    assert [row[0] for row in report.tables[3].rows] == ["10%", "20%"]
     names = sorted(f.name for f in report.figures)
     assert names.count("curves.png") == 1
     assert sum(n.startswith("samples-") for n in names) == 4  # 2 methods × 2 fractions

@@ -92,6 +92,15 @@ def test_cells_are_the_median_over_seeds_with_their_spread(sweep_dir):
     assert "standard error per trial 0.015–0.015" in cas.note
 
 
+def test_a_trial_that_measured_no_cas_shows_a_dash_in_the_cas_table(sweep_dir):
+    run = json.loads((sweep_dir / "trials/fraction=0.1_method=s2gan_seed=0/run.json").read_text())
+    del run["stages"]["evaluate"]["results"]["classAccuracyScore"]  # G drew clusters
+    _write(sweep_dir, "trials/fraction=0.1_method=s2gan_seed=0/run.json", run)
+    source = read_source(open_location(str(sweep_dir)))
+    assert score_table(source.trials, "classAccuracyScore").rows[0] == ("s2gan", "—", "—")
+    assert score_table(source.trials, "fid").rows[0] == ("s2gan", "40.00 (n=1)", "—")
+
+
 def test_a_failed_trial_is_shown_as_failed_and_left_out_of_the_table(sweep_dir, tmp_path):
     source = read_source(open_location(str(sweep_dir)))
     failed = [t for t in source.trials if t.state == "error"]
