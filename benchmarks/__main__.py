@@ -15,7 +15,8 @@ def main(argv: list[str]) -> int:
                                    len(argv))]]
     options = argv[len(names):]
     here = Path(__file__).parent
-    available = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name != "__main__")
+    available = sorted(m.name for m in pkgutil.iter_modules([str(here)])
+                       if not m.ispkg and m.name != "__main__")  # support/ is no benchmark
     unknown = sorted(set(names) - set(available))
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {available}", file=sys.stderr)

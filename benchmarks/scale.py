@@ -11,10 +11,11 @@ through every stage a CLUSTERING run has before GAN training, each in a fresh pr
 - labels — the ``labels`` stage: F on a Ray Data actor pool over every shard, k-means
   (k = 50) streamed over the written outputs, the label table.
 
-A sampler thread reads /proc every 50 ms for the stage's process and all its descendants (Ray's
-raylet and the worker processes it starts); printed per stage: the driver's peak RSS, the
-largest peak of any other process (a worker) and the peak of their sum, at N and 4N, with the
-ratio 4N / N (target ≤ 1.2). CPU time of the stage's process tree is printed beside wall time.
+A sampler thread (benchmarks/support/process_tree.py) reads the stage's process and all its
+descendants (Ray's raylet and the worker processes it starts) every 50 ms; printed per stage:
+the driver's peak RSS, the largest peak of any other process (a worker) and the peak of their
+sum, at N and 4N, with the ratio 4N / N (target ≤ 1.2). CPU time of the stage's process tree
+is printed beside wall time.
 
     python -m benchmarks scale          (or: python -m benchmarks.scale --images N)
 """
@@ -23,15 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import yaml
+
+from benchmarks.support.process_tree import TreeSampler
 
 CLASSES = 1000
 RESOLUTION = 32  # the converter reads ~128 px JPEGs; F at 32 px keeps an epoch short on 2 cores
@@ -91,76 +92,19 @@ def _run_stage(stage: str, workdir: Path) -> None:
                           stages=chosen, summary=None, say=lambda line: None)
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
 def _measure(stage: str, workdir: Path) -> dict:
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "benchmarks.scale", "--stage", stage,
                               "--workdir", str(workdir)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
-    peaks = {"driver": 0, "worker": 0, "total": 0}
-    cpu = {}
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            pids = _descendants(child.pid)
-            sizes = {pid: _rss(pid) for pid in pids}
-            peaks["driver"] = max(peaks["driver"], sizes.get(child.pid, 0))
-            others = [size for pid, size in sizes.items() if pid != child.pid]
-            peaks["worker"] = max([peaks["worker"], *others])
-            peaks["total"] = max(peaks["total"], sum(sizes.values()))
-            for pid in pids:
-                cpu[pid] = _cpu_seconds([pid])
-            done.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, errors = child.communicate()
-    done.set()
-    sampler.join()
+    with TreeSampler(child.pid, interval=0.05) as sampler:
+        _, errors = child.communicate()
     if child.returncode != 0:
         raise RuntimeError(f"stage {stage} failed ({child.returncode}):\n{errors[-3000:]}")
-    return {**peaks, "wall": time.perf_counter() - started, "cpu": sum(cpu.values())}
+    usage = sampler.usage
+    return {"driver": usage.root_peak, "worker": usage.descendant_peak,
+            "total": usage.total_peak, "wall": time.perf_counter() - started,
+            "cpu": usage.cpu_seconds}
 
 
 def main(argv: list[str] | None = None) -> None:
