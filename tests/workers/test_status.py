@@ -12,6 +12,8 @@ from kubernetes import client
 from kubernetes.config.incluster_config import InClusterConfigLoader
 from s3gan_workers.status import MERGE_PATCH, Progress, StatusReporter, ThrottledReporter
 
+from tests.fixtures.clock import ManualClock
+
 NS = "research"
 EXPERIMENTS = f"/apis/s3gan.io/v1alpha1/namespaces/{NS}/s3ganexperiments"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.sentinel-token-value"
@@ -89,16 +91,16 @@ async def test_a_refused_patch_is_logged_without_the_token_and_training_goes_on(
 
 async def test_training_steps_patch_status_step_at_most_once_per_interval(cluster,
                                                                           pod_identity):
-    now = [100.0]
-    reporter = ThrottledReporter(_reporter(cluster, pod_identity), 15.0, clock=lambda: now[0])
+    clock = ManualClock(100.0)
+    reporter = ThrottledReporter(_reporter(cluster, pod_identity), 15.0, clock=clock)
 
     async def report(progress: Progress) -> bool:
         return await asyncio.to_thread(reporter.report, progress)
 
     assert await report(Progress("train", 50, images_per_second=120.5))
-    now[0] += 14.9
+    clock.now += 14.9
     assert not await report(Progress("train", 100, images_per_second=121.0))  # held back
-    now[0] += 0.1
+    clock.now += 0.1
     assert await report(Progress("train", 150, fid=41.5, images_per_second=119.25))
     patches = [r.data["status"] for r in cluster if r.method.value == "PATCH"]
     assert patches == [{"stage": "train", "step": 50, "imagesPerSecond": 120.5},

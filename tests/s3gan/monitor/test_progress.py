@@ -6,18 +6,11 @@ from __future__ import annotations
 import io
 
 from s3gan.monitor.progress import ProgressLine, RateMeter, duration
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fixtures.clock import ManualClock
 
 
 def test_the_rate_is_the_recent_one_and_the_time_left_follows_it():
-    clock = Clock()
+    clock = ManualClock()
     meter = RateMeter(1000, window=60, clock=clock)
     assert meter.rate is None and "rate pending" in meter.describe("steps")
     for second in range(1, 101):  # 10 steps/s for 100 s ...
@@ -39,7 +32,7 @@ def test_durations_read_at_a_glance():
 
 
 def test_a_log_gets_plain_lines_at_most_every_interval_and_the_last_one():
-    clock, out = Clock(), io.StringIO()
+    clock, out = ManualClock(), io.StringIO()
     line = ProgressLine("FID samples", 100, "images", every_seconds=10, stream=out, clock=clock)
     for done in range(10, 101, 10):
         clock.now += 4
@@ -54,7 +47,7 @@ def test_a_terminal_gets_one_line_redrawn_in_place():
         def isatty(self) -> bool:
             return True
 
-    clock, out = Clock(), Terminal()
+    clock, out = ManualClock(), Terminal()
     line = ProgressLine("FID samples", 20, "images", every_seconds=0, stream=out, clock=clock)
     for done in (10, 20):
         clock.now += 1

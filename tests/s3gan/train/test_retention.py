@@ -12,6 +12,7 @@ from s3gan.spec.model import Checkpointing
 from s3gan.train.checkpoint import CheckpointStore
 from s3gan.train.preemption import PreemptibleSchedule
 from s3gan.train.retention import RECORD, BestFid, Retention
+from tests.fixtures.clock import ManualClock
 
 
 def _state(step: int) -> dict:
@@ -61,11 +62,10 @@ def test_an_unreadable_record_is_refused_naming_the_file(tmp_path):
 
 
 def test_the_schedule_is_due_by_steps_by_minutes_and_on_sigterm():
-    now = [0.0]
-    schedule = PreemptibleSchedule(Checkpointing(everySteps=10, everyMinutes=5.0),
-                                   clock=lambda: now[0])
+    clock = ManualClock()
+    schedule = PreemptibleSchedule(Checkpointing(everySteps=10, everyMinutes=5.0), clock=clock)
     assert not schedule.due(3) and schedule.due(10)
-    now[0] = 301.0
+    clock.now = 301.0
     assert schedule.due(3)
     schedule.saved()
     assert not schedule.due(4)

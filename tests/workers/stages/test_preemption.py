@@ -2,17 +2,11 @@
 
 from s3gan_workers.stages.preemption import PreemptionPoll
 
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fixtures.clock import ManualClock
 
 
 def test_the_poll_is_due_once_per_interval_however_many_steps_run():
-    clock = Clock()
+    clock = ManualClock(100.0)
     poll = PreemptionPoll(every_seconds=5.0, clock=clock)
     asked = []
     for _ in range(60):  # 60 steps of 0.5 s: 30 s
@@ -23,7 +17,7 @@ def test_the_poll_is_due_once_per_interval_however_many_steps_run():
 
 
 def test_a_slow_step_makes_the_next_poll_due_at_once_and_restarts_the_interval():
-    clock = Clock()
+    clock = ManualClock(100.0)
     poll = PreemptionPoll(every_seconds=5.0, clock=clock)
     clock.now += 12.0
     assert poll.due()
