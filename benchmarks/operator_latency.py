@@ -22,16 +22,27 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 import urllib.request
 from pathlib import Path
+
+import psutil
+
+from benchmarks.support.kube_api import OPERATOR_ENV, Api
+from benchmarks.support.kube_control_plane import (
+    OPERATOR_ACCOUNT,
+    OPERATOR_NAMESPACE,
+    WATCHED,
+    ControlPlane,
+    free_ports,
+    missing,
+)
 
 TARGET_SECONDS = 1.0
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def _create_then_wait(api, body: dict, kind: str, name: str, namespace: str) -> float:
@@ -69,26 +80,7 @@ def _mean_create_handler_seconds(metrics_port: int) -> float:
             / series[f"s3gan_operator_reconcile_duration_seconds_count{label}"])
 
 
-def _repository_tests() -> None:
-    """Make ``tests`` this repository's folder: a package named ``tests`` that some dependency
-    installs into site-packages would shadow it outside pytest."""
-    package = types.ModuleType("tests")
-    package.__path__ = [str(Path(__file__).resolve().parents[1] / "tests")]
-    sys.modules["tests"] = package
-
-
 def main(argv: list[str] | None = None) -> None:
-    _repository_tests()
-    from tests.fixtures.kube_clients import OPERATOR_ENV, Api
-    from tests.fixtures.kube_control_plane import (
-        OPERATOR_ACCOUNT,
-        OPERATOR_NAMESPACE,
-        WATCHED,
-        ControlPlane,
-        missing,
-    )
-    from tests.fixtures.s3server import free_port
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiments", type=int, default=10)
     args = parser.parse_args(argv if argv is not None else [])
@@ -104,13 +96,13 @@ def main(argv: list[str] | None = None) -> None:
             plane.install()
             kubeconfig = plane.token_kubeconfig(OPERATOR_ACCOUNT, OPERATOR_NAMESPACE,
                                                 Path(workdir) / "operator.kubeconfig")
-            metrics_port = free_port()
+            metrics_port, health_port = free_ports(2)
             env = {**os.environ, **OPERATOR_ENV, "KUBECONFIG": str(kubeconfig),
                    "S3GAN_OPERATOR_METRICS_PORT": str(metrics_port)}
             operator = subprocess.Popen(
                 [sys.executable, "-m", "s3gan_operator.main", "--standalone",
                  f"--namespace={namespace}", "--quiet",
-                 f"--liveness=http://127.0.0.1:{free_port()}/healthz"],
+                 f"--liveness=http://127.0.0.1:{health_port}/healthz"],
                 env=env, stdout=subprocess.DEVNULL,
                 stderr=(Path(workdir) / "operator.log").open("w"))
             api = Api(plane.kubeconfig)

@@ -74,7 +74,7 @@ async def kubernetes_api(kmock, tmp_path, monkeypatch):
 def kube(tmp_path_factory):
     """The real control plane, once per run, with the CRDs and the chart installed (namespaced
     over ``WATCHED``); skipped, saying why, where ../shared or etcd is absent."""
-    from tests.fixtures.kube_control_plane import ControlPlane, missing
+    from benchmarks.support.kube_control_plane import ControlPlane, missing
 
     why = missing()
     if why:
@@ -94,7 +94,7 @@ def kube(tmp_path_factory):
 def operator_kubeconfig(kube, tmp_path_factory):
     """A kubeconfig holding a token of the chart's operator ServiceAccount: the operator in the
     tests has exactly the rights the chart grants it."""
-    from tests.fixtures.kube_control_plane import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE
+    from benchmarks.support.kube_control_plane import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE
 
     return kube.token_kubeconfig(OPERATOR_ACCOUNT, OPERATOR_NAMESPACE,
                                  tmp_path_factory.mktemp("operator") / "kubeconfig")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.kube_control_plane import WATCHED
+from benchmarks.support.kube_control_plane import WATCHED
 
 # Every authenticated identity may ask these about itself.
 SELF_REVIEWS = {
@@ -78,7 +78,7 @@ def test_the_operator_cannot_patch_kube_system_or_delete_anything(kube, operator
 
 
 def test_cluster_mode_grants_the_same_work_everywhere_only_when_asked(kube, tmp_path):
-    from tests.fixtures.kube_control_plane import CHART
+    from benchmarks.support.kube_control_plane import CHART
 
     kube.helm("install", "wide", str(CHART), "--namespace", "s3gan-wide", "--create-namespace",
               "--wait=hookOnly", "--set=watch.mode=cluster")

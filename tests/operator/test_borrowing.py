@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from kubernetes.dynamic.exceptions import ForbiddenError
 
-from tests.fixtures.kube_clients import Api, Operator, until
-from tests.fixtures.kube_control_plane import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE, WATCHED
+from benchmarks.support.kube_api import Api
+from benchmarks.support.kube_control_plane import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE, WATCHED
+from tests.fixtures.kube_clients import Operator, until
 
 NS = WATCHED[0]
 RBAC = "rbac.authorization.k8s.io"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from s3gan_operator import crd
 
-from tests.fixtures.kube_control_plane import WATCHED
+from benchmarks.support.kube_control_plane import WATCHED
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "manifests" / "examples").glob("*.yaml"))
@@ -127,7 +127,7 @@ def test_a_newer_crd_applies_over_an_older_one_with_stored_objects(kube):
                                       "json").stdout)
         assert got["spec"]["suspend"] is True
         assert got["spec"]["storage"]["region"] == "europe-west4"
-        from tests.fixtures.kube_control_plane import CHART, OPERATOR_NAMESPACE, RELEASE
+        from benchmarks.support.kube_control_plane import CHART, OPERATOR_NAMESPACE, RELEASE
         kube.helm("upgrade", RELEASE, str(CHART), "--namespace", OPERATOR_NAMESPACE,
                   "--reuse-values", "--wait=hookOnly")
     finally:

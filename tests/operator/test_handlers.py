@@ -14,8 +14,9 @@ import yaml
 from s3gan_operator.main import kopf_arguments
 from s3gan_operator.render import ENTRYPOINT
 
-from tests.fixtures.kube_clients import Api, Operator, until
-from tests.fixtures.kube_control_plane import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE, WATCHED
+from benchmarks.support.kube_api import Api
+from benchmarks.support.kube_control_plane import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE, WATCHED
+from tests.fixtures.kube_clients import Operator, until
 
 REPO = Path(__file__).resolve().parents[2]
 NS, OTHER = WATCHED  # the module's operator serves NS; tests that restart one use OTHER
