@@ -49,6 +49,7 @@ def _run(spec, run_dir: Path, device_name: str | None) -> int:
     from s3gan.nn.resnet_v2 import ResNetV2
     from s3gan.pretrain import pretrain
     from s3gan.pretrain.batches import reader_batches
+    from s3gan.pretrain.schedule import total_steps
     from s3gan.train.checkpoint import CheckpointStore
 
     device = torch.device(device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -57,7 +58,7 @@ def _run(spec, run_dir: Path, device_name: str | None) -> int:
     p = spec.pretraining
     batches, steps_per_epoch = reader_batches(spec)
     f = ResNetV2.from_spec(spec, spec.dataset.num_classes if objective == "s2l" else None)
-    total = p.epochs * steps_per_epoch
+    total = total_steps(p, steps_per_epoch)
     print(f"{spec.method.value}: F = ResNet-{p.depth} v2 ×{p.widening} "
           f"({f.trunk_parameters() / 1e6:.2f}M parameters, {f.feature_dim}-d), objective "
           f"{objective}, {total} steps of {p.batch_size} on {device}", flush=True)
@@ -91,7 +92,13 @@ def _label_train_split(spec, f, device):
     from s3gan.data.manifest import read_manifest
     from s3gan.data.masks import split_labels
     from s3gan.data.storage import open_location
-    from s3gan.pretrain import by_stable_index, infer_labels, label_quality, network_outputs
+    from s3gan.pretrain import (
+        by_stable_index,
+        infer_labels,
+        inference_precision,
+        label_quality,
+        network_outputs,
+    )
 
     location = open_location(spec.dataset.uri, spec.storage)
     split, objective = spec.dataset.train_split, spec.traits.pretraining
@@ -99,7 +106,8 @@ def _label_train_split(spec, f, device):
                                                                split))
 
     def outputs():
-        return network_outputs(f, lambda: _image_chunks(location, split), objective, device)
+        return network_outputs(f, lambda: _image_chunks(location, split), objective, device,
+                               inference_precision(spec, device))
 
     labels = infer_labels(outputs, objective, spec.dataset.num_classes, spec.labels.clusters,
                           spec.seeds.pretraining, soft=spec.pseudo_labels == "soft")
@@ -125,12 +133,13 @@ def _held_out_top1(spec, f, device) -> str:
     from s3gan.data.manifest import read_manifest
     from s3gan.data.masks import split_labels
     from s3gan.data.storage import open_location
-    from s3gan.pretrain import network_outputs
+    from s3gan.pretrain import inference_precision, network_outputs
 
     location = open_location(spec.dataset.uri, spec.storage)
     split = spec.dataset.eval_split
     _, truth = split_labels(location, read_manifest(location), split)
     predicted = np.concatenate([c.argmax(dim=1).cpu().numpy() for c in network_outputs(
-        f, lambda: _image_chunks(location, split), "s2l", device)])
+        f, lambda: _image_chunks(location, split), "s2l", device,
+        inference_precision(spec, device))])
     top1 = float((predicted == truth).mean())
     return f"c_S2L top-1 on the held-out split ({len(truth)} images): {top1:.4f}"

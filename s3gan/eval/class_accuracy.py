@@ -96,9 +96,10 @@ class EvaluationClassifier(nn.Module):
             channels = out
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(channels, num_classes)
+        self.to(memory_format=torch.channels_last)  # the same arithmetic, faster on the CPU
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.float() / 127.5 - 1.0
+        x = (images.float() / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
@@ -109,12 +110,12 @@ class ClassifierKey:
     train_split: str
     test_split: str
     num_classes: int
-    epochs: int
+    epochs: float
     seed: int
 
     @property
     def path(self) -> str:
-        text = f"v{CLASSIFIER_VERSION}-{self.num_classes}-{self.epochs}-{self.seed}"
+        text = f"v{CLASSIFIER_VERSION}-{self.num_classes}-{self.epochs:g}-{self.seed}"
         digest = hashlib.sha256(text.encode()).hexdigest()[:12]
         return f"eval-classifier/{self.train_split}-{self.test_split}-{digest}.pt"
 
@@ -138,7 +139,7 @@ def train_classifier(train: Iterable[tuple[torch.Tensor, torch.Tensor]], steps_p
     torch.manual_seed(key.seed)
     network = EvaluationClassifier(key.num_classes).to(device)
     optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
-    total = key.epochs * steps_per_epoch
+    total = max(1, round(key.epochs * steps_per_epoch))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, LEARNING_RATE, total_steps=total)
     line = ProgressLine("evaluation classifier: training", total, "batches")
     network.train()
@@ -205,7 +206,7 @@ def cached(location: Location, key: ClassifierKey,
     if found is not None:
         return found
     say(f"evaluation classifier: training on {key.train_split!r} with every label "
-        f"({key.epochs} epochs; once per dataset, then cached at {location.url(key.path)})")
+        f"({key.epochs:g} epochs; once per dataset, then cached at {location.url(key.path)})")
     batches, steps_per_epoch = train()
     classifier = train_classifier(batches, steps_per_epoch, test(), key, device)
     say(f"evaluation classifier: held-out accuracy {classifier.test_accuracy:.4f} on "

@@ -25,8 +25,9 @@ from s3gan.nn.resnet_v2 import ResNetV2
 from s3gan.pretrain.augment import augment
 from s3gan.pretrain.features import to_network_input
 from s3gan.pretrain.objectives import PretrainingLoss, rotation_loss, s2l_loss
-from s3gan.pretrain.schedule import build_optimizer
+from s3gan.pretrain.schedule import build_optimizer, total_steps
 from s3gan.spec.model import Pretraining
+from s3gan.train.precision import autocast, decided
 
 Objective = Literal["rotation", "s2l"]
 
@@ -50,7 +51,8 @@ def pretrain(
     device: torch.device | str,
     on_step: Callable[[StepRecord], None] | None = None,
 ) -> list[StepRecord]:
-    """Trains ``f`` in place for ``p.epochs`` epochs of ``steps_per_epoch`` steps each.
+    """Trains ``f`` in place for ``p.epochs`` epochs of ``steps_per_epoch`` steps each
+    (``total_steps``: a fractional epoch ends part-way through the split).
 
     B in the learning rate (base·B/256) is the batch's count of images not read for their label:
     ``p.unlabelled_per_batch`` for S²L, the whole batch for rotation.
@@ -58,13 +60,16 @@ def pretrain(
     if objective not in ("rotation", "s2l"):
         raise ValueError(f"pretraining objective must be 'rotation' or 's2l', got {objective!r}")
     unlabelled = p.unlabelled_per_batch if objective == "s2l" else p.batch_size
+    device = torch.device(device)
+    precision = decided(p.precision, "cpu" if device.type == "cpu" else device.type, device)
     f.to(device).train()
     optimizer, schedule = build_optimizer(f, p, unlabelled, steps_per_epoch)
     history = []
-    for step in range(p.epochs * steps_per_epoch):
+    for step in range(total_steps(p, steps_per_epoch)):
         batch = next(batches).to(device)
         optimizer.zero_grad(set_to_none=True)
-        record = _accumulate(f, objective, batch, p, step)
+        with autocast(precision, device):
+            record = _accumulate(f, objective, batch, p, step)
         record = StepRecord(**{**record.__dict__,
                                "learning_rate": optimizer.param_groups[0]["lr"]})
         optimizer.step()

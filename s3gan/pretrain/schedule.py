@@ -28,12 +28,17 @@ def peak_learning_rate(p: Pretraining, unlabelled_per_batch: int) -> float:
     return p.base_learning_rate * unlabelled_per_batch / REFERENCE_BATCH
 
 
+def total_steps(p: Pretraining, steps_per_epoch: int) -> int:
+    """Optimiser steps of pretraining: ``epochs`` (possibly a fraction) of ``steps_per_epoch``."""
+    return max(1, round(p.epochs * steps_per_epoch))
+
+
 def learning_rate_factor(p: Pretraining, steps_per_epoch: int):
     """step → multiple of the peak rate: linear warm-up, then ÷10 at each decay epoch."""
     if steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch must be positive, got {steps_per_epoch}")
-    warmup_steps = p.warmup_epochs * steps_per_epoch
-    decay_steps = sorted(e * steps_per_epoch for e in p.decay_epochs)
+    warmup_steps = round(p.warmup_epochs * steps_per_epoch)
+    decay_steps = sorted(round(e * steps_per_epoch) for e in p.decay_epochs)
 
     def factor(step: int) -> float:
         warmup = min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0

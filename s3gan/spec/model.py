@@ -83,12 +83,16 @@ class Pretraining(Section):
 
     depth: Literal[26, 50, 101] = 50  # paper: ResNet-50 v2
     widening: PositiveInt = 16  # paper: widening factor 16 (base width 16·k)
-    epochs: PositiveInt = 65  # paper
+    # paper: 65. Fractions are for data too large to pass over in the time at hand (one pass of
+    # the B part over the split is an epoch); the steps are round(epochs · steps per epoch).
+    epochs: float = Field(65, gt=0.0, le=10_000)
     batch_size: PositiveInt = 2048  # paper
     unlabelled_per_batch: PositiveInt = 1536  # paper: B = 1536
     base_learning_rate: float = Field(0.1, gt=0.0)  # paper: lr = 0.1·B/256
-    warmup_epochs: int = Field(5, ge=0)  # paper
-    decay_epochs: tuple[PositiveInt, ...] = (45, 55)  # paper: ÷10 at 45 and 55
+    warmup_epochs: float = Field(5, ge=0.0, le=10_000)  # paper
+    # paper: ÷10 at 45 and 55
+    decay_epochs: tuple[Annotated[float, Field(gt=0.0, le=10_000)], ...] = Field(
+        (45, 55), max_length=16)
     decay_factor: float = Field(0.1, gt=0.0, le=1.0)  # paper
     momentum: Probability = 0.9  # ours: paper silent; Goyal et al. (2017), which it follows
     weight_decay: float = Field(1e-4, ge=0.0)  # ours: paper silent; Goyal et al. (2017)
@@ -99,6 +103,11 @@ class Pretraining(Section):
     # ours: images per forward of F on a replica (before the 4 rotations), gradients accumulated
     # over a replica's batch; None: the whole batch at once.
     micro_batch: PositiveInt | None = None
+    # ours: as training.precision, bf16 autocast for F's convolutions; the weights, SGD's
+    # momentum, BatchNorm statistics and the losses stay fp32.
+    precision: Literal["fp32", "bf16"] | None = Field(None, description=(
+        "bf16 or fp32 for F's training steps; unset: bf16 when resources.accelerator.kind is "
+        "gpu or tpu or F trains on a CUDA device, fp32 on the CPU"))
 
 
 class Ema(Section):
@@ -174,7 +183,7 @@ class Evaluation(Section):
     # the share put in the class asked for (0: off), and the epochs of the evaluation-only
     # classifier, trained once per dataset on every train label.
     class_accuracy_samples_per_class: int = Field(100, ge=0)
-    classifier_epochs: PositiveInt = 4
+    classifier_epochs: float = Field(4, gt=0.0, le=1_000)  # a fraction for large splits
 
 
 class Accelerator(Section):

@@ -4,7 +4,12 @@ import pytest
 import torch
 from torch import nn
 
-from s3gan.pretrain.schedule import build_optimizer, learning_rate_factor, peak_learning_rate
+from s3gan.pretrain.schedule import (
+    build_optimizer,
+    learning_rate_factor,
+    peak_learning_rate,
+    total_steps,
+)
 from s3gan.spec.model import Pretraining
 
 PAPER = Pretraining()
@@ -20,7 +25,7 @@ def test_warmup_then_divide_by_ten_at_45_and_55_as_the_optimizer_sees_it():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
     optimizer, schedule = build_optimizer(model, PAPER, 1536, steps_per_epoch)
     rates = []
-    for _ in range(PAPER.epochs * steps_per_epoch):
+    for _ in range(total_steps(PAPER, steps_per_epoch)):
         rates.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         schedule.step()
@@ -60,3 +65,14 @@ def test_rejects_empty_epochs():
 def test_the_schedule_is_torchs_lambda_lr():
     _, schedule = build_optimizer(nn.Linear(2, 2), PAPER, 256, 1)
     assert isinstance(schedule, torch.optim.lr_scheduler.LambdaLR)
+
+
+def test_fractional_epochs_count_steps_and_place_warmup_and_decay_in_steps():
+    # A tenth of an epoch of 1,000 steps, 2 of them warm-up, ÷10 after 80: data too large to
+    # pass over still gets the paper's schedule shape.
+    p = Pretraining(epochs=0.1, warmup_epochs=0.002, decay_epochs=(0.08,))
+    assert total_steps(p, 1_000) == 100
+    factor = learning_rate_factor(p, 1_000)
+    assert [factor(s) for s in (0, 1, 79, 80, 99)] == pytest.approx([0.5, 1.0, 1.0, 0.1, 0.1])
+    assert total_steps(Pretraining(epochs=1e-6, warmup_epochs=0, decay_epochs=()), 10) == 1
+    assert total_steps(PAPER, 3) == 195
