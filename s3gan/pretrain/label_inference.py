@@ -26,19 +26,24 @@ from s3gan.kmeans import FeatureStream, cluster
 from s3gan.methods.inferred_labels import InferredLabels
 from s3gan.nn.resnet_v2 import ResNetV2
 from s3gan.pretrain.features import ImageChunks, feature_chunks
+from s3gan.spec.model import ExperimentSpec
+from s3gan.train.precision import autocast, decided
 
 INFERENCE_BATCH = 256  # images per forward of F at inference
 
 
 def network_outputs(f: ResNetV2, images: ImageChunks, objective: str,
-                    device: torch.device | str) -> Iterator[torch.Tensor]:
+                    device: torch.device | str, precision: str = "fp32"
+                    ) -> Iterator[torch.Tensor]:
     """What labels are inferred from, chunk by chunk: F(x) [n, d] for k-means (objective
-    "rotation") or c_S2L's logits [n, C] (objective "s2l"), on ``device``."""
+    "rotation") or c_S2L's logits [n, C] (objective "s2l"), float32 on ``device``; F runs in
+    ``precision`` (``pretraining.precision`` as decided for the device)."""
     if objective == "s2l" and f.class_head is None:
         raise ValueError("S²L labels need F's classifier c_S2L (F built with num_classes)")
-    with torch.no_grad():
+    device = torch.device(device)
+    with torch.no_grad(), autocast(precision, device):
         for chunk in feature_chunks(f, images, device, INFERENCE_BATCH):
-            yield f.class_head(chunk) if objective == "s2l" else chunk
+            yield (f.class_head(chunk) if objective == "s2l" else chunk).float()
 
 
 def infer_labels(outputs: FeatureStream, objective: str, num_classes: int, clusters: int,
@@ -122,3 +127,10 @@ def normalized_mutual_information(clusters: torch.Tensor, truth: torch.Tensor) -
 def cluster_purity(clusters: torch.Tensor, truth: torch.Tensor) -> float:
     """Accuracy when every cluster is read as its own most frequent class."""
     return _contingency(clusters, truth).amax(dim=1).sum().item() / len(truth)
+
+
+def inference_precision(spec: ExperimentSpec, device: torch.device | str) -> str:
+    """F's precision for ``spec`` on ``device``: the labels stage and ``s3gan pretrain`` infer
+    with the one F was trained in, so the same spec gives the same labels."""
+    device = torch.device(device)
+    return decided(spec.pretraining.precision, spec.resources.accelerator.kind, device)

@@ -49,7 +49,7 @@ def s2l_loss(
     if not labelled_rows.any():
         classification = features.new_zeros(())
     else:
-        logits = f.class_head(features[labelled_rows])
+        logits = f.class_head(features[labelled_rows]).float()  # fp32 loss under autocast
         classification = F.cross_entropy(logits, labels.repeat(NUM_ROTATIONS)[labelled_rows])
     return PretrainingLoss(rotation + gamma * classification, rotation, classification, accuracy)
 
@@ -57,6 +57,6 @@ def s2l_loss(
 def _rotation_term(f: ResNetV2, images: torch.Tensor):
     rotated, targets = rotation_batch(images, images.shape[0])
     features = f.features(rotated)
-    logits = f.rotation_head(features)
+    logits = f.rotation_head(features).float()
     accuracy = (logits.argmax(dim=1) == targets).float().mean().item()
     return rotation_cross_entropy(logits, targets), features, accuracy

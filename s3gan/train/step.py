@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 
 import torch
 from torch import nn
@@ -30,6 +29,7 @@ from s3gan.nn.ranges import from_uint8, from_unit_range, to_unit_range
 from s3gan.spec.model import Training
 from s3gan.train.compiled import DEFAULT_BACKEND, compiled
 from s3gan.train.orthogonal import orthogonal_penalty
+from s3gan.train.precision import autocast
 
 GradientSync = Callable[[nn.Module], None]
 
@@ -100,9 +100,7 @@ class GanStep:
             self.features = compiled(discriminator.features, compile_backend)
 
     def _autocast(self):
-        if self.training.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return nullcontext()
+        return autocast(self.training.precision, self.device)
 
     def critic(self, x: torch.Tensor) -> torch.Tensor:
         """D~ on images in G's output range, through DiffAugment (applied in [-1, 1]) when the

@@ -33,7 +33,13 @@ from s3gan.data.split_images import decoded_shard
 from s3gan.data.storage import Location, open_location
 from s3gan.methods.inferred_labels import InferredLabels
 from s3gan.nn.resnet_v2 import ResNetV2
-from s3gan.pretrain import by_stable_index, infer_labels, label_quality, network_outputs
+from s3gan.pretrain import (
+    by_stable_index,
+    infer_labels,
+    inference_precision,
+    label_quality,
+    network_outputs,
+)
 from s3gan.spec.model import ExperimentSpec
 
 NAME = "labels"
@@ -61,6 +67,7 @@ class _NetworkOutputs:
         self.f = ResNetV2.from_spec(spec, pretrain.f_classes(spec))
         self.f.load_state_dict(ray.get(weights[0]))
         self.f.to(self.device).eval()
+        self.precision = inference_precision(spec, self.device)
         self.spec, self.folder, self.split = spec, folder, split
         self.dataset = open_location(spec.dataset.uri, spec.storage)
         self.manifest = read_manifest(self.dataset)
@@ -74,7 +81,8 @@ class _NetworkOutputs:
                                                  self.manifest.settings)
             chunk = torch.from_numpy(np.require(images, requirements="W"))
             output = torch.cat(list(network_outputs(self.f, lambda c=chunk: [c],
-                                                    self.spec.traits.pretraining, self.device)))
+                                                    self.spec.traits.pretraining, self.device,
+                                                    self.precision)))
             name = f"{self.folder}/{self.split}-{position:05d}.npz"
             buffer = io.BytesIO()
             np.savez(buffer, index=index, truth=truth, output=output.cpu().numpy())

@@ -15,7 +15,6 @@ writes F's weights.
 from __future__ import annotations
 
 import json
-import time
 
 import torch
 from ray.train.torch import TorchTrainer
@@ -28,12 +27,15 @@ from s3gan.data.batch import Batch
 from s3gan.data.manifest import read_manifest
 from s3gan.data.reader import TrainingReader
 from s3gan.data.storage import open_location
+from s3gan.monitor.progress import ProgressLine
 from s3gan.nn.cross_replica_bn import cross_replica_batch_norms, replica_local
 from s3gan.nn.resnet_v2 import ResNetV2
 from s3gan.pretrain import fit_linear_probe, pretrain
 from s3gan.pretrain.batches import reader_batches
 from s3gan.pretrain.features import extract_features, in_chunks
+from s3gan.pretrain.schedule import total_steps
 from s3gan.spec.model import ExperimentSpec
+from s3gan.train.precision import decided, slow_cpu_bf16
 
 NAME = "pretrain"
 INPUTS: tuple[str, ...] = ()
@@ -82,16 +84,22 @@ def _worker(job: dict) -> None:
     torch.manual_seed(spec.seeds.pretraining)  # the same initial F on every replica
     f = cross_replica_batch_norms(ResNetV2.from_spec(spec, f_classes(spec)))
     average_gradients_after_backward(f)
-    started = time.monotonic()
+    total = total_steps(p, per_epoch)
+    line = ProgressLine(f"pretrain F ({objective}, {p.epochs:g} epochs of {per_epoch} steps)",
+                        total, "steps")
+    precision = decided(p.precision, spec.resources.accelerator.kind, device)
+    if rank == 0 and slow_cpu_bf16(precision, device):
+        print("pretrain: pretraining.precision bf16 on a CPU without native bf16 (AVX512-BF16 or "
+              "AMX) is emulated and slower than fp32", flush=True)
 
     def progress(record) -> None:
-        if rank == 0 and (record.step + 1) % per_epoch == 0:
-            epoch = (record.step + 1) // per_epoch
-            print(f"pretrain epoch {epoch}/{p.epochs}: loss {record.loss:.4f}, rotation "
-                  f"accuracy {record.rotation_accuracy:.3f} ({time.monotonic() - started:.0f} s)",
-                  flush=True)
+        if rank == 0:
+            line.advance(record.step + 1)
 
     history = pretrain(f, objective, batches, p, per_epoch, device, progress)
+    if rank == 0:
+        print(f"pretrain: final loss {history[-1].loss:.4f}, rotation accuracy "
+              f"{history[-1].rotation_accuracy:.3f}", flush=True)
     if rank != 0:
         return
     with replica_local(f):  # rank 0 alone from here on

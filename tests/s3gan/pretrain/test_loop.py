@@ -77,3 +77,27 @@ def test_micro_batches_accumulate_the_whole_batchs_gradient():
     assert halves.classification == pytest.approx(whole.classification, rel=1e-5)
     for name, gradient in whole_grads.items():
         torch.testing.assert_close(half_grads[name], gradient, rtol=1e-3, atol=1e-5)
+
+
+def test_bf16_pretraining_follows_fp32_with_fp32_weights_and_losses():
+    # The same S²L steps in both precisions: bf16 autocast rounds the convolutions only, so the
+    # first loss (same weights) is close, both fall, and every weight is still float32.
+    generator = torch.Generator().manual_seed(2)
+    images = torch.randint(0, 256, (16, 3, 8, 8), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 3, (16,), generator=generator)
+    labelled = torch.arange(16) % 2 == 0
+    batch = Batch(images, labels, torch.arange(16), labelled)
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        f = ResNetV2(26, 1, resolution=8, num_classes=3)
+        p = Pretraining(depth=26, widening=1, epochs=4, batch_size=16, unlabelled_per_batch=8,
+                        warmup_epochs=0, decay_epochs=(), base_learning_rate=0.8,
+                        precision=precision)
+        runs[precision] = pretrain(f, "s2l", iter([batch] * 4), p, 1, "cpu")
+        assert all(w.dtype == torch.float32 for w in f.state_dict().values()
+                   if w.is_floating_point())
+    assert runs["bf16"][0].loss == pytest.approx(runs["fp32"][0].loss, abs=0.02)
+    assert runs["bf16"][0].loss != runs["fp32"][0].loss  # autocast did round something
+    for history in runs.values():
+        assert history[-1].loss < history[0].loss - 0.05
