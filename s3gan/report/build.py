@@ -35,6 +35,7 @@ def _summary(source: ReportSource) -> list[str]:
 
 def _tables(source: ReportSource) -> list[Table]:
     tables = [score_table(source.trials, "fid"), score_table(source.trials, "classAccuracyScore"),
+              score_table(source.trials, "intraClassFid"),
               score_table(source.trials, "inceptionScore")]
     if any("labels" in t.stages for t in source.trials):
         tables.append(classifier_table(source.trials))

@@ -59,7 +59,8 @@ def _stages(root: Path, method: str, fraction: float, seed: int, fid: float | No
             "fid": fid, "inceptionScore": "unavailable", "network": "offline-inception",
             "sets": 1, "samplesPerSet": 16, "classAccuracyScore": 1.0 - fid / 100,
             "classAccuracyStandardError": 0.015, "classAccuracySamplesPerClass": 100,
-            "classifierTestAccuracy": 0.912}}
+            "classifierTestAccuracy": 0.912, "intraClassFid": 2 * fid,
+            "intraClassFidGeneratedPerClass": [88, 91], "intraClassFidRealPerClass": [95, 105]}}
     return stages
 
 
@@ -90,14 +91,22 @@ def test_cells_are_the_median_over_seeds_with_their_spread(sweep_dir):
                         ("s3gan", "0.880 (0.700–0.900), n=3", "0.920 (n=1)"))
     assert "100 samples per class" in cas.note and "0.912 on held-out real images" in cas.note
     assert "standard error per trial 0.015–0.015" in cas.note
+    intra = score_table(source.trials, "intraClassFid")
+    assert intra.rows == (("s2gan", "80.00 (n=1)", "—"),
+                          ("s3gan", "24.00 (20.00–60.00), n=3", "16.00 (n=1)"))
+    assert "≥ 88–88 generated and ≥ 95–95 real images" in intra.note
+    assert "compare only at equal counts" in intra.note
 
 
 def test_a_trial_that_measured_no_cas_shows_a_dash_in_the_cas_table(sweep_dir):
     run = json.loads((sweep_dir / "trials/fraction=0.1_method=s2gan_seed=0/run.json").read_text())
-    del run["stages"]["evaluate"]["results"]["classAccuracyScore"]  # G drew clusters
+    results = run["stages"]["evaluate"]["results"]
+    del results["classAccuracyScore"], results["intraClassFid"]  # G drew clusters
+    results["intraClassFidNotMeasured"] = "G's labels are not the dataset's classes (clustering)"
     _write(sweep_dir, "trials/fraction=0.1_method=s2gan_seed=0/run.json", run)
     source = read_source(open_location(str(sweep_dir)))
     assert score_table(source.trials, "classAccuracyScore").rows[0] == ("s2gan", "—", "—")
+    assert score_table(source.trials, "intraClassFid").rows[0] == ("s2gan", "—", "—")
     assert score_table(source.trials, "fid").rows[0] == ("s2gan", "40.00 (n=1)", "—")
 
 
