@@ -194,7 +194,8 @@ def test_the_paper_table_puts_ours_beside_the_paper_and_checks_the_targets(sweep
     rows = {row[0]: row for row in table.rows}
     assert rows["BIGGAN (100%)"][1:3] == ("9.00 (n=1)", "0.910 (n=1)")
     assert rows["S³GAN 10%"][1:] == ("12.00 (10.00–30.00), n=3", "0.880 (0.700–0.900), n=3",
-                                     "0.500 (0.500–0.500), n=3", "4", "8.0")
+                                     "24.00 (20.00–60.00), n=3", "0.500 (0.500–0.500), n=3",
+                                     "4", "8.0")
     assert rows["S³GAN 20%"][1] == "8.00 (n=1)" and rows["S³GAN 2.5%"][1] == "—"
     assert rows["BIGGAN-k 10%"][-1] == "collapsed"
     assert "0.97× BIGGAN's CAS (target ≥ 0.9: met)" in table.note
