@@ -74,7 +74,8 @@ def build_report(source_uri: str, out: Path, spec: ExperimentSpec | None = None)
         for figure in section_figures:
             (out / figure.name).write_bytes(figure.png)
             written.append(figure)
-    names = ("fid", "class-accuracy-score", "inception-score", "label-accuracy")
+    names = ("fid", "class-accuracy-score", "intra-class-fid", "inception-score",
+             "label-accuracy")
     for name, table in zip(names, tables, strict=False):
         (out / f"{name}.csv").write_text(table.csv())
     (out / MARKDOWN).write_text("\n".join(t.markdown() for t in tables))

@@ -132,6 +132,8 @@ def test_the_page_embeds_every_figure_and_links_nothing_outside(sweep_dir, tmp_p
     assert page.count("data:image/png;base64,") == 1
     assert "src='http" not in page and "href=" not in page
     assert (tmp_path / "out" / "fid.csv").read_text().startswith("method,10% labels,20% labels")
+    assert (tmp_path / "out" / "intra-class-fid.csv").read_text().startswith(
+        "method,10% labels,20% labels\ns2gan,80.00 (n=1),—")
     assert "unavailable" in (tmp_path / "out" / "tables.md").read_text()
 
 
