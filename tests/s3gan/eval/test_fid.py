@@ -205,7 +205,7 @@ def test_bad_real_statistics_are_refused_with_the_file_named(dataset_dir):
     other = real(dataset_dir, images(60, seed=9))
     dataset_dir.write_whole(key.path, open(os.path.join(dataset_dir.root, other.key.path),
                                            "rb").read())
-    with pytest.raises(ValueError, match="holds version 2 statistics for"):
+    with pytest.raises(ValueError, match=f"holds version {real_stats.VERSION} statistics for"):
         real_stats.load(dataset_dir, key)
 
 
@@ -213,13 +213,14 @@ def test_a_real_statistics_file_of_another_version_is_never_found_nor_misread(da
                                                                                monkeypatch):
     pool = images(60, seed=11)
     key = real(dataset_dir, pool).key
-    old_path = key.path
+    old_path, old = key.path, real_stats.VERSION
     monkeypatch.setattr(real_stats, "VERSION", real_stats.VERSION + 1)
     assert key.path != old_path  # another file name: the old one is never looked at
     assert real_stats.load(dataset_dir, key) is None
     # A file of the old version put where the new one belongs is refused, not read.
     dataset_dir.write_whole(key.path, dataset_dir.read_bytes(old_path))
-    with pytest.raises(ValueError, match="holds version 2 statistics .* expected version 3"):
+    with pytest.raises(ValueError,
+                       match=f"holds version {old} statistics .* expected version {old + 1}"):
         real_stats.load(dataset_dir, key)
 
 
