@@ -70,13 +70,14 @@ def main(argv: list[str] | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="s3gan-bench-eval-"))
     weights = resolve(OFFLINE, work / "weights")
     reals, fakes = photos(0, args.real), photos(args.real, args.generated)
+    unlabelled = [(reals, torch.full((args.real,), -1))]
     dataset = open_location(str(work / "dataset"))
     tf_cache = str(work / "torch-fidelity-cache")
 
     def ours() -> float:
         network = inception_network(weights)
         key = RealStatsKey("validation", network.identity, args.real)
-        real = real_stats.cached(dataset, key, network, [reals])
+        real = real_stats.cached(dataset, key, network, unlabelled)
         cursor = iter(torch.split(fakes, args.batch_size))
         return evaluate(lambda n: next(cursor), real, args.generated, 1, network,
                         args.batch_size).fid
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{torch.get_num_threads()} threads; caching real statistics (untimed)", flush=True)
     network = inception_network(weights)
     real_stats.cached(dataset, RealStatsKey("validation", network.identity, args.real),
-                      network, [reals])
+                      network, unlabelled)
     del network
     bare(reals[:2])  # torch-fidelity caches the statistics of input2 ("bench-real")
 

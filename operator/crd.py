@@ -68,7 +68,8 @@ _FAILURE = {
 STATUS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Written by the operator (phase, conditions, message, children) and by the "
-    "job (stage, step, fid, inceptionScore, classAccuracyScore, imagesPerSecond, lastFailure).",
+    "job (stage, step, fid, inceptionScore, classAccuracyScore, intraClassFid, imagesPerSecond, "
+    "lastFailure).",
     "properties": {
         "phase": {"type": "string", "enum": list(PHASES)},
         "stage": {"type": "string", "description": "pretrain, labels, train, evaluate or done"},
@@ -78,6 +79,9 @@ STATUS_SCHEMA: dict[str, Any] = {
         "classAccuracyScore": {"type": "number", "minimum": 0, "maximum": 1,
                                "description": "share of samples generated for class c that the "
                                "evaluation classifier puts in c (CAS)"},
+        "intraClassFid": {"type": "number", "minimum": 0,
+                          "description": "mean over classes of the FID between class c's real "
+                          "images and the samples generated for c; absent where too few"},
         "imagesPerSecond": {"type": "number",
                             "description": "real images through training, all replicas"},
         "lastFailure": _FAILURE,

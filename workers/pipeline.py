@@ -173,7 +173,8 @@ def final_progress(records: dict[str, StageRecord]) -> Progress:
     inception = scores.get("inceptionScore")
     return Progress("done", step=steps, fid=scores.get("fid"),
                     inception_score=inception if isinstance(inception, float) else None,
-                    class_accuracy_score=scores.get("classAccuracyScore"))
+                    class_accuracy_score=scores.get("classAccuracyScore"),
+                    intra_class_fid=scores.get("intraClassFid"))
 
 
 def _anchored(spec: ExperimentSpec) -> ExperimentSpec:

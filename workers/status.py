@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Progress:
     """What rank 0 knows: the CRD's ``status.stage``, ``step``, ``fid``, ``inceptionScore``,
-    ``classAccuracyScore``, ``imagesPerSecond``."""
+    ``classAccuracyScore``, ``intraClassFid``, ``imagesPerSecond``."""
 
     stage: str
     step: int | None = None
@@ -48,6 +48,7 @@ class Progress:
     inception_score: float | None = None  # None: not measured (offline weights carry no IS)
     images_per_second: float | None = None  # real images through training, all replicas
     class_accuracy_score: float | None = None  # CAS of the evaluate stage (None: not measured)
+    intra_class_fid: float | None = None  # of the evaluate stage (None: not measured)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -59,7 +60,8 @@ class Progress:
         status = {"stage": self.stage, "step": self.step, "fid": self.fid,
                   "inceptionScore": self.inception_score,
                   "imagesPerSecond": self.images_per_second,
-                  "classAccuracyScore": self.class_accuracy_score}
+                  "classAccuracyScore": self.class_accuracy_score,
+                  "intraClassFid": self.intra_class_fid}
         return {key: value for key, value in status.items() if value is not None}
 
 

@@ -55,7 +55,9 @@ TUNE_NAME = "tune"
 TRIAL_CPU = 0.1
 POLL_SECONDS = 2.0
 SHARED_STAGES = (pretrain, labels)
-CAS_FIELDS = ("classAccuracyScore", "classAccuracyStandardError", "classifierTestAccuracy")
+# The class-conditional scores, when they were measured.
+CLASS_CONDITIONAL_FIELDS = ("classAccuracyScore", "classAccuracyStandardError",
+                            "classifierTestAccuracy", "intraClassFid")
 # A sweep reports its progress through its own metrics; trials never patch the experiment.
 QUIET = StatusReporter(None)
 
@@ -169,7 +171,7 @@ def _run_trial(config: dict, experiment: Experiment, run_uri: str, overrides: di
     tune.report({"step": trial.spec.training.steps, "fid": scores["fid"],
                  "inceptionScore": scores["inceptionScore"], "network": scores["network"],
                  "samplesPerSet": scores["samplesPerSet"], "sets": scores["sets"],
-                 **{k: scores[k] for k in CAS_FIELDS if k in scores}, "done": True})
+                 **{k: scores[k] for k in CLASS_CONDITIONAL_FIELDS if k in scores}, "done": True})
 
 
 def _tuner(experiment: Experiment, run: Location, trials: list[Trial], scheduler: str,
@@ -252,7 +254,7 @@ def error_summary(error: BaseException) -> str:
 def _outcome(result) -> TrialOutcome:
     metrics = {k: v for k, v in (result.metrics or {}).items()
                if k in ("step", "fid", "inceptionScore", "network", "samplesPerSet", "sets",
-                        *CAS_FIELDS, "done")}
+                        *CLASS_CONDITIONAL_FIELDS, "done")}
     error = None if result.error is None else error_summary(result.error)
     return TrialOutcome(result.config["trial"], "error" if error else "terminated", metrics,
                         error)
@@ -275,6 +277,8 @@ def execute_sweep(experiment: Experiment, trials: list[Trial], scheduler: str,
         if "classAccuracyScore" in o.metrics:
             shown += (f", CAS {o.metrics['classAccuracyScore']:.3f} ± "
                       f"{o.metrics['classAccuracyStandardError']:.3f}")
+        if "intraClassFid" in o.metrics:
+            shown += f", intra-class FID {o.metrics['intraClassFid']:.2f}"
         print(f"{o.name}: {o.state}, {shown}" + (f" ({o.error})" if o.error else ""))
     print(f"sweep directory: {run.uri}  (summary: {run.url(SWEEP_SUMMARY)})")
     return 1 if any(o.state == "error" for o in outcomes) else 0

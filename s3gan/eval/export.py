@@ -36,8 +36,11 @@ CARD = "model-card.json"
 CARD_MARKDOWN = "README.md"
 _EVALUATION_SEED_OFFSET = 2  # the trainer's evaluation stream
 SCORE_FIELDS = ("step", "fid", "samplesPerSet", "sets", "network", "inceptionScore")
-CAS_FIELDS = ("classAccuracyScore", "classAccuracyStandardError", "classAccuracySamplesPerClass",
-              "classifierTestAccuracy")  # s3gan.eval.class_accuracy, when it was measured
+CLASS_CONDITIONAL_FIELDS = (
+    "classAccuracyScore", "classAccuracyStandardError", "classAccuracySamplesPerClass",
+    "classifierTestAccuracy",  # s3gan.eval.class_accuracy, when it was measured
+    "intraClassFid", "intraClassFidGeneratedPerClass", "intraClassFidRealPerClass",
+)  # and s3gan.eval.intra_fid, when it was measured
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,7 @@ def evaluation_summary(scores: dict | None) -> dict | None:
         raise ValueError(f"the evaluation record lacks {', '.join(missing)} "
                          "(expected the evaluate stage's scores.json: Scores.as_record() and "
                          "its G step)")
-    optional = [key for key in CAS_FIELDS if key in scores]
+    optional = [key for key in CLASS_CONDITIONAL_FIELDS if key in scores]
     return {key: scores[key] for key in (*SCORE_FIELDS, *optional)}
 
 
@@ -239,6 +242,12 @@ def card_markdown(card: dict) -> str:
                         f"({scores['classAccuracySamplesPerClass']} samples per class; the "
                         f"evaluation classifier scores {scores['classifierTestAccuracy']:.3f} "
                         "on held-out real images).")
+        if "intraClassFid" in scores:
+            quality += (f" Intra-class FID {scores['intraClassFid']:.2f} (≥ "
+                        f"{min(scores['intraClassFidGeneratedPerClass'])} generated and ≥ "
+                        f"{min(scores['intraClassFidRealPerClass'])} real images per class; "
+                        "biased upward at few images per class, comparable only at equal "
+                        "counts).")
     return f"""# {card['method']} generator, G step {card['step']}
 
 {g['resolution']}×{g['resolution']} images, {g['numClasses']} classes, z of {g['zDim']}

@@ -65,6 +65,9 @@ CATALOGUE: tuple[Metric, ...] = (
            _RUN + ("weights",)),
     Metric("s3gan_inception_score", "gauge", "Inception Score, mean over sample sets",
            _RUN + ("weights",)),
+    Metric("s3gan_intra_class_fid", "gauge",
+           "Intra-class FID: mean over classes of the FID of class c's samples against class c's "
+           "real images (biased upward at few images per class)", _RUN + ("weights",)),
     Metric("s3gan_class_accuracy_score_ratio", "gauge",
            "Classification Accuracy Score: share of the samples generated for class c that the "
            "evaluation classifier puts in c, over all classes (0–1)", _RUN),

@@ -35,6 +35,7 @@ def _summary(source: ReportSource) -> list[str]:
 
 def _tables(source: ReportSource) -> list[Table]:
     tables = [score_table(source.trials, "fid"), score_table(source.trials, "classAccuracyScore"),
+              score_table(source.trials, "intraClassFid"),
               score_table(source.trials, "inceptionScore")]
     if any("labels" in t.stages for t in source.trials):
         tables.append(classifier_table(source.trials))
@@ -73,7 +74,8 @@ def build_report(source_uri: str, out: Path, spec: ExperimentSpec | None = None)
         for figure in section_figures:
             (out / figure.name).write_bytes(figure.png)
             written.append(figure)
-    names = ("fid", "class-accuracy-score", "inception-score", "label-accuracy")
+    names = ("fid", "class-accuracy-score", "intra-class-fid", "inception-score",
+             "label-accuracy")
     for name, table in zip(names, tables, strict=False):
         (out / f"{name}.csv").write_text(table.csv())
     (out / MARKDOWN).write_text("\n".join(t.markdown() for t in tables))

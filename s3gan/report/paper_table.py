@@ -1,5 +1,6 @@
-"""The paper's Table 2 at laptop scale: our FID, CAS and label accuracy per method beside the
-paper's ImageNet FID, the targets of the few-label claim, and the label-fraction curve.
+"""The paper's Table 2 at laptop scale: our FID, CAS, intra-class FID and label accuracy per
+method beside the paper's ImageNet FID, the targets of the few-label claim, and the
+label-fraction curve.
 
 ``python -m s3gan.report.paper_table OUT SWEEP_DIR [SWEEP_DIR ...]`` (what ``make paper-table``
 runs after its sweeps and their ``s3gan report``) reads every finished trial of the sweeps and
@@ -62,14 +63,18 @@ def paper_table(trials) -> Table:
         steps = sorted({t.results("train").get("steps") for t in mine} - {None})
         rows.append((name, spread(_values(mine, "evaluate", "fid")),
                      spread(_values(mine, "evaluate", "classAccuracyScore"), 3),
+                     spread(_values(mine, "evaluate", "intraClassFid")),
                      spread(_values(mine, "labels", "accuracy", "matchedAccuracy"), 3),
                      ", ".join(map(str, steps)) or "—",
                      "collapsed" if paper is None else f"{paper:.1f}"))
-    header = ("method", "FID (ours)", "CAS (ours)", "label accuracy (ours)", "G steps",
+    header = ("method", "FID (ours)", "CAS (ours)", "intra-class FID (ours)",
+              "label accuracy (ours)", "G steps",
               "FID (paper, ImageNet 128²)")
     return Table("The paper's Table 2 at laptop scale", header, tuple(rows),
                  targets(groups) + " Cells: median (min–max), n seeds; '—' not run or not "
-                 "measured. CAS is not measured where G conditions on clusters or one label.")
+                 "measured. CAS and intra-class FID are not measured where G conditions on "
+                 "clusters or one label; intra-class FID is biased upward at few images per "
+                 "class and compares only at equal counts.")
 
 
 def targets(groups: dict[tuple[str, float | None], list[TrialResult]]) -> str:

@@ -69,18 +69,19 @@ def _evaluated(trials: tuple[TrialResult, ...]) -> list[TrialResult]:
 
 SCORES = {"fid": "FID (lower is better)",
           "inceptionScore": "Inception Score (higher is better)",
-          "classAccuracyScore": "Classification Accuracy Score (higher is better)"}
+          "classAccuracyScore": "Classification Accuracy Score (higher is better)",
+          "intraClassFid": "Intra-class FID (lower is better)"}
 
 
 def score_table(trials: tuple[TrialResult, ...], score: str) -> Table:
-    """``score`` is ``fid``, ``inceptionScore`` or ``classAccuracyScore``: rows are settings,
-    columns label fractions."""
+    """``score`` is ``fid``, ``inceptionScore``, ``classAccuracyScore`` or ``intraClassFid``: rows
+    are settings, columns label fractions."""
     evaluated = _evaluated(trials)
     fractions = sorted({t.fraction for t in evaluated}, key=lambda f: (f is None, f or 0))
     cells: dict[tuple[str, float | None], list] = defaultdict(list)
     for trial in evaluated:
         value = trial.results("evaluate").get(score)
-        if value is not None:  # not measured (CAS where G draws clusters): the cell shows '—'
+        if value is not None:  # not measured (CAS, intra-FID where G draws clusters): '—'
             cells[setting(trial), trial.fraction].append(value)
     rows = []
     for name in sorted({setting(t) for t in evaluated}):
@@ -102,6 +103,8 @@ def score_table(trials: tuple[TrialResult, ...], score: str) -> Table:
                "networks lack." if score == "inceptionScore" else "."))
     if score == "classAccuracyScore":
         note = _cas_note(evaluated)
+    if score == "intraClassFid":
+        note = _intra_fid_note(evaluated)
     return Table(f"{SCORES[score]} per method × label fraction (paper Tables 2, 4, 5)", header,
                  tuple(rows), note)
 
@@ -120,6 +123,21 @@ def _cas_note(evaluated: list[TrialResult]) -> str:
             f"classifier (trained once on every train label) scores "
             f"{', '.join(f'{a:.3f}' for a in accuracy)} on held-out real images: the ceiling. "
             "'—': not measured (G conditions on clusters or on one label).")
+
+
+def _intra_fid_note(evaluated: list[TrialResult]) -> str:
+    results = [t.results("evaluate") for t in evaluated if "intraClassFid" in
+               t.results("evaluate")]
+    if not results:
+        return ("No trial measured the intra-class FID (too few images per class, or G's labels "
+                "were clusters or a single label).")
+    generated = [min(r["intraClassFidGeneratedPerClass"]) for r in results]
+    real = [min(r["intraClassFidRealPerClass"]) for r in results]
+    return (f"Mean over classes of FID(class c's real images, samples generated for c); median "
+            f"over seeds (min–max). Per class per trial: ≥ {min(generated)}–{max(generated)} "
+            f"generated and ≥ {min(real)}–{max(real)} real images. Biased upward at so few "
+            "images per class; compare only at equal counts. '—': not measured (too few images "
+            "of a class, or G conditions on clusters or on one label).")
 
 
 def classifier_table(trials: tuple[TrialResult, ...]) -> Table:

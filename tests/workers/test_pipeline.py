@@ -78,6 +78,10 @@ def test_s3gan_pipeline_writes_every_artefact(s3gan_run):
     assert len(scores["classAccuracyPerClass"]) == 10
     assert scores["classAccuracySamplesPerClass"] == 3
     assert 0.0 <= scores["classifierTestAccuracy"] <= 1.0
+    # 16 samples over 10 classes: too few per class for an intra-class FID, and it says so.
+    assert "intraClassFid" not in scores
+    assert "fewer than 50" in scores["intraClassFidNotMeasured"]
+    assert any("intra-class FID not measured: set 1: class" in line for line in lines)
     assert any(line.startswith("evaluate: CAS ") for line in lines)
     assert (run_dir / records["evaluate"].directory / CURVES).is_file()
     summary = json.loads((run_dir / pipeline.SUMMARY).read_text())
@@ -148,4 +152,6 @@ def test_clustering_pipeline_labels_with_k_means(ray_cluster, dataset, tmp_path)
     assert any("matchedAccuracy" in line for line in lines)
     assert records["evaluate"].results["fid"] > 0
     assert "classAccuracyScore" not in records["evaluate"].results  # G draws clusters
+    assert records["evaluate"].results["intraClassFidNotMeasured"] == (
+        "G's labels are not the dataset's classes (clustering)")
     _same_labels_as_the_cli(experiment, tmp_path / "run", records)

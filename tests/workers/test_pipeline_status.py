@@ -14,7 +14,7 @@ def _record(name: str, results: dict) -> StageRecord:
     return StageRecord(name, "k", {}, results, {}, 1.0)
 
 
-def test_the_final_status_carries_steps_fid_cas_and_only_a_measured_inception_score():
+def test_the_final_status_carries_steps_fid_cas_intra_fid_and_only_measured_scores():
     records = {"train": _record("train", {"steps": 600}),
                "evaluate": _record("evaluate", {"fid": 41.5, "inceptionScore": "unavailable"})}
     progress = final_progress(records)
@@ -22,10 +22,13 @@ def test_the_final_status_carries_steps_fid_cas_and_only_a_measured_inception_sc
     assert progress.inception_score is None
     assert progress.class_accuracy_score is None and "classAccuracyScore" not in (
         progress.as_status())
+    assert "intraClassFid" not in progress.as_status()
     records["evaluate"] = _record("evaluate", {"fid": 9.0, "inceptionScore": 70.25,
-                                               "classAccuracyScore": 0.75})
+                                               "classAccuracyScore": 0.75,
+                                               "intraClassFid": 131.5})
     assert final_progress(records).inception_score == 70.25
     assert final_progress(records).as_status()["classAccuracyScore"] == 0.75
+    assert final_progress(records).as_status()["intraClassFid"] == 131.5
 
 
 def test_the_metrics_port_defaults_to_the_pods_environment(monkeypatch):

@@ -262,8 +262,11 @@ def test_the_report_renders_the_table_and_every_figure_from_the_sweep(sweep, tmp
     cas = report.tables[1]
     assert cas.header == fid.header and [row[0] for row in cas.rows] == ["s2gan", "s3gan"]
     assert all(0.0 <= float(cell.split()[0]) <= 1.0 for row in cas.rows for cell in row[1:])
-    assert all(cell == "unavailable" for row in report.tables[2].rows for cell in row[1:])
-    assert [row[0] for row in report.tables[3].rows] == ["10%", "20%"]
+    # 16 samples per set over 10 classes: too few for an intra-class FID in any trial.
+    assert all(cell == "—" for row in report.tables[2].rows for cell in row[1:])
+    assert "No trial measured the intra-class FID" in report.tables[2].note
+    assert all(cell == "unavailable" for row in report.tables[3].rows for cell in row[1:])
+    assert [row[0] for row in report.tables[4].rows] == ["10%", "20%"]
     names = sorted(f.name for f in report.figures)
     assert names.count("curves.png") == 1
     assert sum(n.startswith("samples-") for n in names) == 4  # 2 methods × 2 fractions
@@ -276,6 +279,7 @@ def test_the_report_renders_the_table_and_every_figure_from_the_sweep(sweep, tmp
     assert "http://" not in page and "https://" not in page
     assert "tiny-pipeline-1" in page  # the feature network that measured FID is named
     assert (out / "fid.csv").read_text().splitlines()[0] == "method,10% labels,20% labels"
+    assert (out / "intra-class-fid.csv").read_text() == report.tables[2].csv()
     assert "| s3gan |" in (out / "tables.md").read_text()
 
 

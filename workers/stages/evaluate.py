@@ -1,5 +1,6 @@
-"""Stage ``evaluate``: FID (and IS where the weights allow) and the Classification Accuracy
-Score (``s3gan.eval.class_accuracy``) of the final generator.
+"""Stage ``evaluate``: FID (and IS where the weights allow), the intra-class FID
+(``s3gan.eval.intra_fid``, on the FID sets' own samples) and the Classification Accuracy Score
+(``s3gan.eval.class_accuracy``) of the final generator.
 
 The paper's protocol (section 4) through ``s3gan.eval``: the EMA generator with standing
 BatchNorm statistics samples ``evaluation.sets`` sets of ``samplesPerSet`` images; the real
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ray
@@ -62,9 +63,10 @@ def depends_on(spec: ExperimentSpec) -> dict:
     return {"evaluation": spec.evaluation, "split": spec.dataset.eval_split}
 
 
-def measure(generator_net: nn.Module, spec: ExperimentSpec, method, network: FeatureNetwork
-            ) -> Scores:
-    """The protocol's scores for ``generator_net`` (in eval mode, statistics already standing)."""
+def measure(generator_net: nn.Module, spec: ExperimentSpec, method, network: FeatureNetwork,
+            intra_class: bool = False) -> Scores:
+    """The protocol's scores for ``generator_net`` (in eval mode, statistics already standing);
+    with ``intra_class`` the intra-class FID too, or why it is not measured."""
     dataset = open_location(spec.dataset.uri, spec.storage)
     split = spec.dataset.eval_split
     samples = spec.evaluation.real_samples or read_manifest(dataset).counts[split]
@@ -73,14 +75,22 @@ def measure(generator_net: nn.Module, spec: ExperimentSpec, method, network: Fea
     device = next(generator_net.parameters()).device
     rng = torch.Generator(device).manual_seed(spec.seeds.gan + _FID_STREAM)
 
+    by_class = intra_class and labels_are_classes(spec, method)
+
     @torch.no_grad()
-    def generate(n: int) -> torch.Tensor:
+    def generate(n: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         z = sample_latents(n, spec.model.z_dim, spec.evaluation.truncation, rng).to(device)
         labels = method.sample_fake_labels(n, rng)
-        return to_uint8(generator_net(z, labels).float(), spec.model.output_range).cpu()
+        images = to_uint8(generator_net(z, labels).float(), spec.model.output_range).cpu()
+        return (images, labels) if by_class else images
 
-    return evaluate(generate, real, spec.evaluation.samples_per_set, spec.evaluation.sets,
-                    network, batch_size=spec.micro_batch)
+    scores = evaluate(generate, real, spec.evaluation.samples_per_set, spec.evaluation.sets,
+                      network, batch_size=spec.micro_batch,
+                      num_classes=spec.dataset.num_classes if by_class else None)
+    if intra_class and not by_class:
+        return replace(scores, intra_class_fid_not_measured=f"G's labels are not the dataset's "
+                       f"classes ({spec.method.value})")
+    return scores
 
 
 def measure_class_accuracy(generator_net: nn.Module, spec: ExperimentSpec, method
@@ -137,10 +147,12 @@ def labels_are_classes(spec: ExperimentSpec, method) -> bool:
 
 def export_scores(exporter: Exporter, spec: ExperimentSpec, run_labels: dict[str, str],
                   scores: Scores, cas: ClassAccuracy | None = None) -> None:
-    """FID and IS under the run's labels (``experiment``, ``trial``) and the weights'; CAS and
-    its classifier's held-out accuracy under the run's."""
+    """FID, IS and the intra-class FID under the run's labels (``experiment``, ``trial``) and the
+    weights'; CAS and its classifier's held-out accuracy under the run's."""
     labels = {**run_labels, "weights": weights_label(spec.evaluation.inception_weights)}
     exporter.set("s3gan_fid", scores.fid, **labels)
+    if scores.intra_class_fid is not None:
+        exporter.set("s3gan_intra_class_fid", scores.intra_class_fid.score, **labels)
     if scores.inception_score is not None:
         exporter.set("s3gan_inception_score", scores.inception_score, **labels)
     if cas is not None:
@@ -162,6 +174,7 @@ def run(context: StageContext) -> StageOutput:
     context.say(f"evaluate: FID {record['fid']:.2f} over {record['sets']} set(s) of "
                 f"{record['samplesPerSet']} samples (step {train.results['steps']}, "
                 f"{record['network']}); IS {record['inceptionScore']}")
+    context.say(f"evaluate: {describe_intra_class_fid(record)}")
     context.say(f"evaluate: {describe_class_accuracy(record)}")
     return StageOutput(record, (SCORES, CURVES))
 
@@ -176,7 +189,7 @@ def _evaluate(spec: ExperimentSpec, run_labels: dict[str, str], run_uri: str, tr
     trainer = restored_trainer(spec, run, labels_record, f"{train_directory}/{FINAL}",
                                ray_train.device())
     generator_net = trainer.evaluation_generator()
-    scores = measure(generator_net, spec, trainer.method, feature_network())
+    scores = measure(generator_net, spec, trainer.method, feature_network(), intra_class=True)
     cas = measure_class_accuracy(generator_net, spec, trainer.method)
     record = {**scores.as_record(), **(cas.as_record() if cas else {}),
               "step": trainer.step}  # which checkpoint the scores are of
@@ -197,6 +210,17 @@ def describe_class_accuracy(record: dict) -> str:
     return (f"CAS {record['classAccuracyScore']:.3f} ± {record['classAccuracyStandardError']:.3f}"
             f" ({record['classAccuracySamplesPerClass']} samples per class); evaluation "
             f"classifier {record['classifierTestAccuracy']:.3f} on held-out real images")
+
+
+def describe_intra_class_fid(record: dict) -> str:
+    """``intra-class FID 181.20 (≥ 88 generated, ≥ 91 real images per class; …)``."""
+    if "intraClassFid" not in record:
+        return (f"intra-class FID not measured: "
+                f"{record.get('intraClassFidNotMeasured', 'not asked for')}")
+    return (f"intra-class FID {record['intraClassFid']:.2f} (≥ "
+            f"{min(record['intraClassFidGeneratedPerClass'])} generated, ≥ "
+            f"{min(record['intraClassFidRealPerClass'])} real images per class; biased upward "
+            "at few images per class, comparable only at equal counts)")
 
 
 def _curves_with_final_point(run: Location, train_directory: str, directory: str, step: int,

@@ -103,7 +103,9 @@ def test_a_train_run_directory_resolves_to_its_newest_checkpoint_not_a_noisy_bes
 
 def test_a_pipeline_run_directory_gives_the_checkpoint_the_evaluate_stage_scored(tmp_path):
     cas = {"classAccuracyScore": 0.8125, "classAccuracyStandardError": 0.0123,
-           "classAccuracySamplesPerClass": 100, "classifierTestAccuracy": 0.9101}
+           "classAccuracySamplesPerClass": 100, "classifierTestAccuracy": 0.9101,
+           "intraClassFid": 181.204, "intraClassFidGeneratedPerClass": [93, 88],
+           "intraClassFidRealPerClass": [97, 103], "intraClassFidMinimumPerClass": 50}
     run = find_run(write_pipeline_run(tmp_path, {**SCORES, **cas, "step": 2}))
     assert run.step == 2 and run.checkpoint.name == "step-000000002"
     assert run.scores["fid"] == SCORES["fid"]
@@ -112,6 +114,9 @@ def test_a_pipeline_run_directory_gives_the_checkpoint_the_evaluate_stage_scored
     assert card["evaluation"]["classAccuracyScore"] == 0.8125
     assert "Classification Accuracy Score 0.812 ± 0.012 (100 samples per class; the " \
            "evaluation classifier scores 0.910" in (tmp_path / "export" / CARD_MARKDOWN).read_text()
+    assert card["evaluation"]["intraClassFidGeneratedPerClass"] == [93, 88]
+    assert "Intra-class FID 181.20 (≥ 88 generated and ≥ 97 real images per class" in (
+        tmp_path / "export" / CARD_MARKDOWN).read_text()
     # Unevaluated: the newest checkpoint, and no score to claim.
     bare = find_run(write_pipeline_run(tmp_path / "bare", None))
     assert bare.step == 2 and bare.scores is None

@@ -94,8 +94,10 @@ def replay(pool):
     return generate
 
 
-def batches(pool, size=50):
-    return (pool[i:i + size] for i in range(0, len(pool), size))
+def batches(pool, size=50, labels=None):
+    """(images, labels) batches of ``pool``; unlabelled (−1) unless ``labels`` are given."""
+    labels = torch.full((len(pool),), -1) if labels is None else labels
+    return ((pool[i:i + size], labels[i:i + size]) for i in range(0, len(pool), size))
 
 
 @pytest.fixture
@@ -171,9 +173,10 @@ def test_inception_score_is_unavailable_without_a_classifier(dataset_dir):
 def test_real_statistics_are_cached_beside_the_dataset_and_found_by_key(dataset_dir):
     pool = images(120, seed=8)
     first = real(dataset_dir, pool)
-    path = os.path.join(dataset_dir.root, "real-stats", "validation", "tiny-1-120.npz")
+    path = os.path.join(dataset_dir.root, "real-stats", "validation",
+                        f"v{real_stats.VERSION}-tiny-1-120.npz")
     assert os.path.isfile(path)
-    assert os.listdir(os.path.dirname(path)) == ["tiny-1-120.npz"]  # no temporary left
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]  # no temporary left
 
     def untouchable():
         raise AssertionError("a cached key must not read the images again")
@@ -182,10 +185,12 @@ def test_real_statistics_are_cached_beside_the_dataset_and_found_by_key(dataset_
     again = real_stats.cached(dataset_dir, first.key, tiny_network(), untouchable())
     np.testing.assert_array_equal(again.fid.mu, first.fid.mu)
     np.testing.assert_array_equal(again.fid.sigma, first.fid.sigma)
+    torch.testing.assert_close(again.features, first.features)  # the intra-class FID's input
+    assert again.features.shape == (120, 16) and again.labels.tolist() == [-1] * 120
     # Another sample count is another key: computed from the first 100 images only.
     fewer = real_stats.cached(dataset_dir, RealStatsKey("validation", "tiny-1", 100),
                               tiny_network(), batches(pool, 32))
-    expected = real_stats.compute(tiny_network(), [pool[:100]], fewer.key)
+    expected = real_stats.compute(tiny_network(), batches(pool[:100], 100), fewer.key)
     np.testing.assert_allclose(fewer.fid.mu, expected.fid.mu, rtol=1e-6)
     assert not np.allclose(fewer.fid.mu, first.fid.mu)
 
@@ -200,7 +205,22 @@ def test_bad_real_statistics_are_refused_with_the_file_named(dataset_dir):
     other = real(dataset_dir, images(60, seed=9))
     dataset_dir.write_whole(key.path, open(os.path.join(dataset_dir.root, other.key.path),
                                            "rb").read())
-    with pytest.raises(ValueError, match="holds statistics for"):
+    with pytest.raises(ValueError, match=f"holds version {real_stats.VERSION} statistics for"):
+        real_stats.load(dataset_dir, key)
+
+
+def test_a_real_statistics_file_of_another_version_is_never_found_nor_misread(dataset_dir,
+                                                                               monkeypatch):
+    pool = images(60, seed=11)
+    key = real(dataset_dir, pool).key
+    old_path, old = key.path, real_stats.VERSION
+    monkeypatch.setattr(real_stats, "VERSION", real_stats.VERSION + 1)
+    assert key.path != old_path  # another file name: the old one is never looked at
+    assert real_stats.load(dataset_dir, key) is None
+    # A file of the old version put where the new one belongs is refused, not read.
+    dataset_dir.write_whole(key.path, dataset_dir.read_bytes(old_path))
+    with pytest.raises(ValueError,
+                       match=f"holds version {old} statistics .* expected version {old + 1}"):
         real_stats.load(dataset_dir, key)
 
 

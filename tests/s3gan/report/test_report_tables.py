@@ -59,7 +59,8 @@ def _stages(root: Path, method: str, fraction: float, seed: int, fid: float | No
             "fid": fid, "inceptionScore": "unavailable", "network": "offline-inception",
             "sets": 1, "samplesPerSet": 16, "classAccuracyScore": 1.0 - fid / 100,
             "classAccuracyStandardError": 0.015, "classAccuracySamplesPerClass": 100,
-            "classifierTestAccuracy": 0.912}}
+            "classifierTestAccuracy": 0.912, "intraClassFid": 2 * fid,
+            "intraClassFidGeneratedPerClass": [88, 91], "intraClassFidRealPerClass": [95, 105]}}
     return stages
 
 
@@ -90,14 +91,22 @@ def test_cells_are_the_median_over_seeds_with_their_spread(sweep_dir):
                         ("s3gan", "0.880 (0.700–0.900), n=3", "0.920 (n=1)"))
     assert "100 samples per class" in cas.note and "0.912 on held-out real images" in cas.note
     assert "standard error per trial 0.015–0.015" in cas.note
+    intra = score_table(source.trials, "intraClassFid")
+    assert intra.rows == (("s2gan", "80.00 (n=1)", "—"),
+                          ("s3gan", "24.00 (20.00–60.00), n=3", "16.00 (n=1)"))
+    assert "≥ 88–88 generated and ≥ 95–95 real images" in intra.note
+    assert "compare only at equal counts" in intra.note
 
 
 def test_a_trial_that_measured_no_cas_shows_a_dash_in_the_cas_table(sweep_dir):
     run = json.loads((sweep_dir / "trials/fraction=0.1_method=s2gan_seed=0/run.json").read_text())
-    del run["stages"]["evaluate"]["results"]["classAccuracyScore"]  # G drew clusters
+    results = run["stages"]["evaluate"]["results"]
+    del results["classAccuracyScore"], results["intraClassFid"]  # G drew clusters
+    results["intraClassFidNotMeasured"] = "G's labels are not the dataset's classes (clustering)"
     _write(sweep_dir, "trials/fraction=0.1_method=s2gan_seed=0/run.json", run)
     source = read_source(open_location(str(sweep_dir)))
     assert score_table(source.trials, "classAccuracyScore").rows[0] == ("s2gan", "—", "—")
+    assert score_table(source.trials, "intraClassFid").rows[0] == ("s2gan", "—", "—")
     assert score_table(source.trials, "fid").rows[0] == ("s2gan", "40.00 (n=1)", "—")
 
 
@@ -123,6 +132,8 @@ def test_the_page_embeds_every_figure_and_links_nothing_outside(sweep_dir, tmp_p
     assert page.count("data:image/png;base64,") == 1
     assert "src='http" not in page and "href=" not in page
     assert (tmp_path / "out" / "fid.csv").read_text().startswith("method,10% labels,20% labels")
+    assert (tmp_path / "out" / "intra-class-fid.csv").read_text().startswith(
+        "method,10% labels,20% labels\ns2gan,80.00 (n=1),—")
     assert "unavailable" in (tmp_path / "out" / "tables.md").read_text()
 
 
@@ -185,7 +196,8 @@ def test_the_paper_table_puts_ours_beside_the_paper_and_checks_the_targets(sweep
     rows = {row[0]: row for row in table.rows}
     assert rows["BIGGAN (100%)"][1:3] == ("9.00 (n=1)", "0.910 (n=1)")
     assert rows["S³GAN 10%"][1:] == ("12.00 (10.00–30.00), n=3", "0.880 (0.700–0.900), n=3",
-                                     "0.500 (0.500–0.500), n=3", "4", "8.0")
+                                     "24.00 (20.00–60.00), n=3", "0.500 (0.500–0.500), n=3",
+                                     "4", "8.0")
     assert rows["S³GAN 20%"][1] == "8.00 (n=1)" and rows["S³GAN 2.5%"][1] == "—"
     assert rows["BIGGAN-k 10%"][-1] == "collapsed"
     assert "0.97× BIGGAN's CAS (target ≥ 0.9: met)" in table.note

@@ -4,6 +4,8 @@ export the evaluate stage and rank 0's FID points share."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from s3gan_workers.stages import evaluate
 from s3gan_workers.stages.chief import Chief
@@ -13,6 +15,7 @@ from s3gan_workers.status import NAME_VARIABLE
 from s3gan.data.storage import open_location
 from s3gan.eval.evaluate import Scores
 from s3gan.eval.inception_weights import weights_label
+from s3gan.eval.intra_fid import IntraClassFid
 from s3gan.methods import build_method
 from s3gan.monitor.exporter import Exporter
 from s3gan.train.checkpoint import CheckpointStore
@@ -57,3 +60,17 @@ def test_scores_are_exported_under_the_trial(context):
               "weights": weights_label(context.spec.evaluation.inception_weights)}
     assert exporter.registry.get_sample_value("s3gan_fid", labels) == 42.0
     assert exporter.registry.get_sample_value("s3gan_inception_score", labels) == 4.0
+    assert exporter.registry.get_sample_value("s3gan_intra_class_fid", labels) is None
+    measured = replace(scores, intra_class_fid=IntraClassFid((100.0, 140.0), (51, 60), (70, 80)))
+    evaluate.export_scores(exporter, context.spec, context.run_labels, measured)
+    assert exporter.registry.get_sample_value("s3gan_intra_class_fid", labels) == 120.0
+
+
+def test_the_summary_line_gives_the_intra_class_fid_with_its_counts_or_why_not():
+    record = {"intraClassFid": 181.204, "intraClassFidGeneratedPerClass": [93, 88],
+              "intraClassFidRealPerClass": [97, 103]}
+    assert evaluate.describe_intra_class_fid(record).startswith(
+        "intra-class FID 181.20 (≥ 88 generated, ≥ 97 real images per class; biased upward")
+    missing = {"intraClassFidNotMeasured": "set 1: class 3 has 41 generated images, fewer than 50"}
+    assert evaluate.describe_intra_class_fid(missing) == (
+        "intra-class FID not measured: set 1: class 3 has 41 generated images, fewer than 50")
