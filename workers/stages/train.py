@@ -55,6 +55,7 @@ from s3gan.methods import build_method
 from s3gan.nn.cross_replica_bn import cross_replica_batch_norms
 from s3gan.spec.model import ExperimentSpec
 from s3gan.train.checkpoint import MANIFEST, CheckpointSchedule, CheckpointStore, load
+from s3gan.train.precision import slow_cpu_bf16
 from s3gan.train.retention import Retention
 from s3gan.train.rollback import CollapseError
 from s3gan.train.trainer import Trainer
@@ -171,6 +172,9 @@ def _worker(job: dict) -> str | None:
     state = broadcast_from_rank_zero(state)
     reader = training_reader(spec, method, state, rank, world)
     trainer = Trainer(spec, method, iter(reader), device, average_gradients, rank, world)
+    if rank == 0 and slow_cpu_bf16(trainer.gan_step.training.precision, trainer.device):
+        print("train: training.precision bf16 on a CPU without native bf16 (AVX512-BF16 or AMX) "
+              "is emulated and slower than fp32", flush=True)
     cross_replica_batch_norms(trainer.generator)
     resume_replica(trainer, state, rank)
     chief = Chief(spec, job, run, trainer, store, retention, world) if rank == 0 else None

@@ -143,3 +143,10 @@ def test_hierarchical_z_must_split_into_the_generator_chunks():
     assert [p.path for p in e.value.problems] == ["spec.model.zDim"]
     parse_experiment(_doc(dataset={"uri": "/d", "resolution": 256}, model={"zDim": 140}))
     parse_experiment(_doc(dataset={"uri": "/d", "resolution": 256}, model={"hierarchicalZ": False}))
+
+
+def test_paper_table_trains_with_the_demos_settings():
+    # docs/results.md sets the table's S³GAN 10% beside `make demo`: one config, not two drifting.
+    demo, table = (yaml.safe_load((REPO / "examples" / name).read_text())["spec"]
+                   for name in ("fashion-mnist-s3gan.yaml", "paper-table.yaml"))
+    assert demo == table
