@@ -33,20 +33,21 @@ def for_device(training: Training, accelerator: str, device: torch.device) -> Tr
     return training.model_copy(update={"precision": precision, "fused_adam": fused})
 
 
-def decided(precision: str | None, accelerator: str, device: torch.device) -> str:
+def decided(precision: str | None, accelerator: str, device: torch.device | str) -> str:
     """An unset precision: bf16 on a GPU or TPU experiment or a CUDA device, else fp32."""
     if precision is not None:
         return precision
-    return "bf16" if accelerator != "cpu" or device.type == "cuda" else "fp32"
+    return "bf16" if accelerator != "cpu" or torch.device(device).type == "cuda" else "fp32"
 
 
-def autocast(precision: str, device: torch.device) -> AbstractContextManager:
+def autocast(precision: str, device: torch.device | str) -> AbstractContextManager:
     """bf16 autocast on ``device`` for "bf16", a no-op for "fp32"."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
+                          enabled=precision == "bf16")
 
 
-def slow_cpu_bf16(precision: str, device: torch.device) -> bool:
+def slow_cpu_bf16(precision: str, device: torch.device | str) -> bool:
     """bf16 asked of a CPU without native bf16 (AVX512-BF16 or AMX): oneDNN emulates it, and
     that runs slower than fp32."""
-    return (precision == "bf16" and device.type == "cpu"
+    return (precision == "bf16" and torch.device(device).type == "cpu"
             and not torch.ops.mkldnn._is_mkldnn_bf16_supported())

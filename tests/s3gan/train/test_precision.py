@@ -8,7 +8,7 @@ import torch
 
 from s3gan.methods import build_method
 from s3gan.nn.spectral_norm import SpectralNorm
-from s3gan.train.precision import for_device
+from s3gan.train.precision import autocast, decided, for_device, slow_cpu_bf16
 from s3gan.train.trainer import Trainer
 
 STEPS = 6  # tiny GANs at batch 4 diverge chaotically later, whatever the precision
@@ -91,3 +91,14 @@ def test_fused_adam_trains_like_the_for_each_kernel(tiny_spec, real_batches):
                     for t in (plain, fused))
     # Rounding differences only: a small fraction of what the two updates moved G.
     assert (ours - theirs).norm() < 0.02 * (theirs - initial).norm()
+
+
+def test_precision_helpers_take_device_names_as_ray_train_gives_them():
+    assert decided(None, "cpu", "cpu") == "fp32" and decided(None, "gpu", "cpu") == "bf16"
+    assert decided("bf16", "cpu", "cpu") == "bf16"
+    with autocast("bf16", "cpu"):
+        assert torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.bfloat16
+    with autocast("fp32", "cpu"):
+        assert torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.float32
+    assert slow_cpu_bf16("bf16", "cpu") == (not torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert not slow_cpu_bf16("fp32", "cpu")
