@@ -23,6 +23,12 @@ logger = logging.getLogger(__name__)
 # Off, print() writes once to the worker's stdout, which Ray forwards to the driver.
 WORKER_ENVIRONMENT = {**S3_CLIENT_ENVIRONMENT, "RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}
 PLACEMENT_GROUP_CLEANER = "ray.train.v2._internal.execution.controller.placement_group_cleaner"
+# Driver-side lines below error level that only tell how to undo a choice made here (token
+# authentication of the embedded cluster, on as it should be; Ray Data's progress bars, off: the
+# stages print their own progress lines) or how long a Ray Data pass took (the stages say).
+DRIVER_NOISE = ("ray._private.authentication.authentication_token_setup",
+                "ray.data._internal.progress",
+                "ray.data._internal.execution.streaming_executor")
 
 
 def quiet_without_state_api() -> None:
@@ -82,6 +88,8 @@ def connect(temp_dir: str, address: str | None = None, num_cpus: int | None = No
     ``num_cpus`` (all cores by default) bound to 127.0.0.1, its files under ``temp_dir``."""
     import ray
 
+    for name in DRIVER_NOISE:
+        logging.getLogger(name).setLevel(logging.ERROR)
     if address:
         ray.init(address=address, log_to_driver=True,
                  runtime_env={"env_vars": WORKER_ENVIRONMENT})

@@ -8,7 +8,7 @@ on the same F outputs in the same order, so the same spec gives the same labels.
 
 Memory does not grow with the split: each actor of the pool (``resources.workers`` of them,
 ``cpusPerWorker`` CPUs and a GPU each where the accelerator is one) loads F's weights once from
-the object store, reads, verifies and decodes one shard per call and writes F's outputs for it
+the run's storage, reads, verifies and decodes one shard per call and writes F's outputs for it
 as ``outputs/<split>-<shard>.npz`` (stable index, ground truth, output) in the stage's
 directory. The driver holds only the list of those files; k-means and the label table read them
 back shard by shard in stable-index order. The table (``labels.npz``, row i for stable index i)
@@ -27,6 +27,7 @@ import ray.data
 import torch
 from s3gan_workers.stages import pretrain, ray_train
 from s3gan_workers.stages.context import StageContext, StageOutput
+from s3gan_workers.stages.run_files import torch_load
 
 from s3gan.data.manifest import read_manifest
 from s3gan.data.split_images import decoded_shard
@@ -60,18 +61,20 @@ def depends_on(spec: ExperimentSpec) -> dict:
 class _NetworkOutputs:
     """An actor of the pool: F built and loaded once, then one shard per call."""
 
-    def __init__(self, spec: ExperimentSpec, weights: list, run_uri: str, folder: str,
+    def __init__(self, spec: ExperimentSpec, weights: str, run_uri: str, folder: str,
                  split: str):
         torch.set_num_threads(ray_train.threads(spec.resources.cpus_per_worker))
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.run = open_location(run_uri, spec.storage)
+        # Read from the run's storage, not passed through the object store: Ray logs every
+        # restartable actor whose constructor arguments live there at error level.
         self.f = ResNetV2.from_spec(spec, pretrain.f_classes(spec))
-        self.f.load_state_dict(ray.get(weights[0]))
+        self.f.load_state_dict(torch_load(self.run, weights))
         self.f.to(self.device).eval()
         self.precision = inference_precision(spec, self.device)
         self.spec, self.folder, self.split = spec, folder, split
         self.dataset = open_location(spec.dataset.uri, spec.storage)
         self.manifest = read_manifest(self.dataset)
-        self.run = open_location(run_uri, spec.storage)
 
     def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         shards = self.manifest.split_shards(self.split)
@@ -91,7 +94,7 @@ class _NetworkOutputs:
         return {"name": np.array(names)}
 
 
-def _write_outputs(context: StageContext, split: str, weights) -> list[str]:
+def _write_outputs(context: StageContext, split: str, weights: str) -> list[str]:
     """F's outputs of every shard of ``split``, written by the actor pool; their file names in
     shard (stable-index) order."""
     spec = context.spec
@@ -100,7 +103,7 @@ def _write_outputs(context: StageContext, split: str, weights) -> list[str]:
                                     override_num_blocks=len(shards))
     written = positions.map_batches(
         _NetworkOutputs,
-        fn_constructor_kwargs={"spec": spec, "weights": [weights], "run_uri": context.run.uri,
+        fn_constructor_kwargs={"spec": spec, "weights": weights, "run_uri": context.run.uri,
                                "folder": f"{context.directory}/{OUTPUTS}", "split": split},
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(size=spec.resources.workers),
@@ -119,7 +122,7 @@ def _read(run: Location, names: list[str], column: str):
 def run(context: StageContext) -> StageOutput:
     spec = context.spec
     objective, split = spec.traits.pretraining, spec.dataset.train_split
-    weights = ray.put(pretrain.load_feature_extractor(context).state_dict())
+    weights = pretrain.feature_extractor_path(context)
     names = _write_outputs(context, split, weights)
     index = torch.cat(list(_read(context.run, names, "index")))
     truth = torch.cat(list(_read(context.run, names, "truth")))
@@ -136,7 +139,7 @@ def run(context: StageContext) -> StageOutput:
     return StageOutput({"images": len(index), "classes": table.num_classes, **quality}, (TABLE,))
 
 
-def _held_out_top1(context: StageContext, weights) -> float:
+def _held_out_top1(context: StageContext, weights: str) -> float:
     """c_S2L's top-1 accuracy on the held-out split (paper Table 3), streamed."""
     names = _write_outputs(context, context.spec.dataset.eval_split, weights)
     right = total = 0

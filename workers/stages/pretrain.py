@@ -131,11 +131,7 @@ def _probe(spec: ExperimentSpec, f: ResNetV2, device) -> tuple[float, int]:
     return probe.accuracy(extract_features(f, in_chunks(test.images), device), test.labels), n
 
 
-def load_feature_extractor(context: StageContext) -> ResNetV2:
-    """F as the pretrain stage this context reads from left it."""
-    from s3gan_workers.stages.run_files import torch_load
+def feature_extractor_path(context: StageContext) -> str:
+    """Where, in the run, the pretrain stage this context reads from left F's weights."""
+    return f"{context.inputs[NAME].directory}/{FEATURE_EXTRACTOR}"
 
-    record = context.inputs[NAME]
-    f = ResNetV2.from_spec(context.spec, f_classes(context.spec))
-    f.load_state_dict(torch_load(context.run, f"{record.directory}/{FEATURE_EXTRACTOR}"))
-    return f.eval()
