@@ -76,13 +76,17 @@ def run_pipeline(
     summary: str | None = SUMMARY,
     reporter: StatusReporter | None = None,
     trial: str = "",
+    origin: str | None = None,
 ) -> dict[str, StageRecord]:
     """Run (or skip, when finished) every stage on the connected Ray cluster; returns the
     completion records by stage. ``stages`` (default: :func:`plan`) lets a sweep run the shared
     ones first; ``summary`` is where the run's summary goes, with the experiment beside it
-    (None: nowhere); ``trial`` names the sweep trial the run is, for its metrics' labels."""
+    (None: nowhere); ``trial`` names the sweep trial the run is, for its metrics' labels;
+    ``origin`` is the directory relative local paths of the spec are read from (default: this
+    process's working directory; a sweep's trials pass the driver's, as Tune runs each trial in
+    a directory of its own)."""
     name = experiment.metadata.name
-    spec = _anchored(experiment.spec)
+    spec = anchored(experiment.spec, origin or os.getcwd())
     feature_network = feature_network or evaluate.InceptionNetwork(
         spec.evaluation.inception_weights, spec.storage)
     stages = stages or plan(spec)
@@ -177,15 +181,17 @@ def final_progress(records: dict[str, StageRecord]) -> Progress:
                     intra_class_fid=scores.get("intraClassFid"))
 
 
-def _anchored(spec: ExperimentSpec) -> ExperimentSpec:
+def anchored(spec: ExperimentSpec, origin: str) -> ExperimentSpec:
     """``spec`` with relative local paths (dataset, Inception weights file) made absolute against
-    this process's working directory: Ray Train runs its workers in directories of its own."""
-    def anchored(path: str | None) -> str | None:
+    ``origin``, the directory the user ran the command in: Ray Train and Tune run their workers
+    in directories of their own."""
+    def absolute(path: str | None) -> str | None:
         relative = path and "://" not in path and not os.path.isabs(path)
-        return os.path.abspath(path) if relative and os.path.exists(path) else path
+        found = relative and os.path.exists(os.path.join(origin, path))
+        return os.path.abspath(os.path.join(origin, path)) if found else path
 
-    dataset = spec.dataset.model_copy(update={"uri": anchored(spec.dataset.uri)})
-    weights = anchored(spec.evaluation.inception_weights)
+    dataset = spec.dataset.model_copy(update={"uri": absolute(spec.dataset.uri)})
+    weights = absolute(spec.evaluation.inception_weights)
     evaluation = spec.evaluation.model_copy(update={"inception_weights": weights})
     return spec.model_copy(update={"dataset": dataset, "evaluation": evaluation})
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -107,7 +108,7 @@ def run_shared_stages(experiment: Experiment, run: Location, trials: list[Trial]
     splits = {(t.spec.dataset.uri, t.spec.dataset.eval_split, t.spec.evaluation.real_samples): t
               for t in trials}
     for trial in splits.values():
-        spec = trial.spec
+        spec = pipeline.anchored(trial.spec, os.getcwd())
         cpus = spec.resources.cpus_per_worker
         identity = ray.get(_real_statistics.options(num_cpus=cpus).remote(spec, feature_network))
         say(f"real statistics of {spec.dataset.eval_split!r} ({identity}): ready")
@@ -134,9 +135,11 @@ def _fid_points(run: Location, train_directory: str) -> list[dict]:
 
 
 def _run_trial(config: dict, experiment: Experiment, run_uri: str, overrides: dict[str, dict],
-               feature_network: FeatureNetworkFactory) -> None:
+               feature_network: FeatureNetworkFactory, origin: str) -> None:
     """The function trainable: one trial's pipeline in a thread, its FID points reported as
-    training writes them, the final evaluation reported last."""
+    training writes them, the final evaluation reported last. ``origin``: the driver's working
+    directory, which relative local paths of the spec are relative to (Tune runs the trial in
+    its own)."""
     base = experiment.spec
     name = config["trial"]
     trial = Trial(name, overrides[name], trial_spec(base, overrides[name]))
@@ -153,7 +156,7 @@ def _run_trial(config: dict, experiment: Experiment, run_uri: str, overrides: di
                 experiment.model_copy(update={"spec": trial.spec}), run, feature_network,
                 say=lambda line: print(f"[{trial.name}] {line}", flush=True),
                 summary=f"{trial.directory}/{pipeline.SUMMARY}", reporter=QUIET,
-                trial=trial.name)
+                trial=trial.name, origin=origin)
         except BaseException as e:  # handed to the trial's thread, which fails the trial
             outcome["error"] = e
 
@@ -181,7 +184,7 @@ def _tuner(experiment: Experiment, run: Location, trials: list[Trial], scheduler
     trainable = tune.with_resources(
         tune.with_parameters(_run_trial, experiment=experiment, run_uri=run.uri,
                              overrides={t.name: t.overrides for t in trials},
-                             feature_network=feature_network),
+                             feature_network=feature_network, origin=os.getcwd()),
         {"cpu": TRIAL_CPU})
     path = run.path(f"{TUNE_DIR}/{TUNE_NAME}")
     if tune.Tuner.can_restore(path, storage_filesystem=run.fs):

@@ -204,13 +204,17 @@ def test_one_pretraining_and_one_labelling_per_label_fraction_feed_every_trial(s
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(ray_cluster, dataset, tmp_path):
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(ray_cluster, dataset, tmp_path,
+                                                           monkeypatch):
     import yaml
 
     from s3gan.report.collect import read_source
     from s3gan.spec import parse_experiment
 
-    experiment = tiny_experiment("tiny-failing", "clustering-ss", str(dataset), steps=2)
+    # The dataset as a YAML file next to it names it: relative to where the command runs, not
+    # to the directory Tune gives each trial.
+    monkeypatch.chdir(dataset.parent)
+    experiment = tiny_experiment("tiny-failing", "clustering-ss", dataset.name, steps=2)
     spec = experiment.spec.model_copy(update={
         "resources": experiment.spec.resources.model_copy(update={"workers": 1}),
         "training": experiment.spec.training.model_copy(update={"global_batch": 4})})
