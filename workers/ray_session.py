@@ -26,9 +26,8 @@ PLACEMENT_GROUP_CLEANER = "ray.train.v2._internal.execution.controller.placement
 # Driver-side lines below error level that only tell how to undo a choice made here (token
 # authentication of the embedded cluster, on as it should be; Ray Data's progress bars, off: the
 # stages print their own progress lines) or how long a Ray Data pass took (the stages say).
-DRIVER_NOISE = ("ray._private.authentication.authentication_token_setup",
-                "ray.data._internal.progress",
-                "ray.data._internal.execution.streaming_executor")
+DATA_NOISE = ("ray.data._internal.progress", "ray.data._internal.execution.streaming_executor")
+DRIVER_NOISE = ("ray._private.authentication.authentication_token_setup", *DATA_NOISE)
 
 
 def quiet_without_state_api() -> None:
@@ -40,12 +39,38 @@ def quiet_without_state_api() -> None:
 
 
 # Lines Ray's workers print that say nothing to the user of a run: Ray Train's PreemptionWatcher
-# actor is logged at error level by Ray's core worker every time it starts (its constructor
-# arguments live in the object store and it may restart: harmless by design), and the embedded
-# cluster's placement-group cleaner, which has no state API to ask (see above).
-CONSOLE_NOISE = ("Actor with class name: 'PreemptionWatcher'",)
+# actor and each actor of a Ray Data pool (its transform) are logged at error level by Ray's
+# core worker every time they start (their constructor arguments live in the object store and
+# they may restart: harmless by design), and the embedded cluster's placement-group cleaner,
+# which has no state API to ask (see above).
+CONSOLE_NOISE = ("Actor with class name: 'PreemptionWatcher'", "Actor with class name: 'MapWorker(")
 QUIET_ACTORS = ("PlacementGroupCleaner",)
 _RAY_PRINT_HANDLER = "ray_print_logs"  # ray._private.worker's handler of forwarded worker output
+
+
+def quiet_data() -> None:
+    """Ray Data in this process: no progress blocks, context dumps or timing lines."""
+    from ray.data import DataContext
+
+    for name in DATA_NOISE:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+
+
+def off_the_driver(function, *args):
+    """``function(*args)`` in a task of its own, for code that runs a Ray Data actor pool: Ray's
+    core worker logs each of the pool's actors at error level (see :data:`CONSOLE_NOISE`) in the
+    process that runs the dataset, straight to its stderr in a driver, through the filter of
+    :func:`quiet_console` in a worker."""
+    import ray
+
+    def quietly(*given):
+        quiet_data()
+        return function(*given)
+
+    return ray.get(ray.remote(num_cpus=0)(quietly).remote(*args))
 
 
 def quiet_console() -> None:
@@ -53,11 +78,8 @@ def quiet_console() -> None:
     and the :data:`QUIET_ACTORS`' output (all of it stays in Ray's log files), and no Ray Data
     progress blocks or context dumps (the stages print their own progress lines)."""
     from ray._private.ray_logging import global_worker_stdstream_dispatcher
-    from ray.data import DataContext
 
-    context = DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
+    quiet_data()
     original = next((h for name, h in global_worker_stdstream_dispatcher.handlers
                      if name == _RAY_PRINT_HANDLER), None)
     if original is None:  # log_to_driver off, or Ray's internals changed: leave it be

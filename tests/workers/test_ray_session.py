@@ -29,8 +29,16 @@ def worker_view():
             "checksums": os.environ.get("AWS_REQUEST_CHECKSUM_CALCULATION"),
             "cleaner_level": logging.getLogger(ray_session.PLACEMENT_GROUP_CLEANER).level}
 
+class Same:
+    def __call__(self, batch):
+        return batch
+
+def pooled_rows():  # as the labels stage runs its actor pool
+    return ray.data.range(4).map_batches(Same, compute=ray.data.ActorPoolStrategy(size=1)).count()
+
 view = ray.get(worker_view.remote())
 view["rows"] = ray.data.range(4).map_batches(lambda batch: batch).count()
+view["pooled_rows"] = ray_session.off_the_driver(pooled_rows)
 view["gcs_address"] = ray.get_runtime_context().gcs_address
 view["node_ip"] = ray.nodes()[0]["NodeManagerAddress"]
 view["temp_dir"] = temp_dir
@@ -48,12 +56,14 @@ def test_the_embedded_cluster_keeps_its_files_apart_and_its_workers_are_set_up(t
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     view = json.loads(done.stdout.strip().splitlines()[-1])
-    assert view["print_patch"] == "0" and view["rows"] == 4
+    assert view["print_patch"] == "0" and view["rows"] == view["pooled_rows"] == 4
     # Neither how to switch the embedded cluster's token authentication off nor how to switch
     # Ray Data's progress bars back on reaches the console.
     assert "Token authentication is enabled" not in done.stderr + done.stdout
     assert "Progress bars disabled" not in done.stderr + done.stdout
     assert "execution finished in" not in done.stderr + done.stdout
+    # Nor Ray's error-level line on each actor of a Ray Data pool.
+    assert "constructor arguments in the object store" not in done.stderr + done.stdout
     assert view["checksums"] == "WHEN_REQUIRED"
     assert view["cleaner_level"] == 40  # logging.ERROR, set by the worker set-up hook
     assert view["node_ip"] == "127.0.0.1" and view["gcs_address"].startswith("127.0.0.1:")

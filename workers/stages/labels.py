@@ -25,6 +25,7 @@ import numpy as np
 import ray
 import ray.data
 import torch
+from s3gan_workers import ray_session
 from s3gan_workers.stages import pretrain, ray_train
 from s3gan_workers.stages.context import StageContext, StageOutput
 from s3gan_workers.stages.run_files import torch_load
@@ -97,14 +98,19 @@ class _NetworkOutputs:
 def _write_outputs(context: StageContext, split: str, weights: str) -> list[str]:
     """F's outputs of every shard of ``split``, written by the actor pool; their file names in
     shard (stable-index) order."""
-    spec = context.spec
+    return ray_session.off_the_driver(_pool_outputs, context.spec, weights, context.run.uri,
+                                      f"{context.directory}/{OUTPUTS}", split)
+
+
+def _pool_outputs(spec: ExperimentSpec, weights: str, run_uri: str, folder: str,
+                  split: str) -> list[str]:
     shards = read_manifest(open_location(spec.dataset.uri, spec.storage)).split_shards(split)
     positions = ray.data.from_items([{"shard": i} for i in range(len(shards))],
                                     override_num_blocks=len(shards))
     written = positions.map_batches(
         _NetworkOutputs,
-        fn_constructor_kwargs={"spec": spec, "weights": weights, "run_uri": context.run.uri,
-                               "folder": f"{context.directory}/{OUTPUTS}", "split": split},
+        fn_constructor_kwargs={"spec": spec, "weights": weights, "run_uri": run_uri,
+                               "folder": folder, "split": split},
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(size=spec.resources.workers),
         num_cpus=spec.resources.cpus_per_worker,
