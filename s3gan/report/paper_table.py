@@ -27,6 +27,7 @@ PAPER_FID: dict[tuple[str, float | None], float | None] = {
     ("s2gan-co", 0.1): 17.7, ("s3gan", 0.1): 8.0, ("s3gan-co", 0.1): 16.6,
     ("s3gan", 0.025): 13.6, ("s3gan", 0.05): 10.4, ("s3gan", 0.2): 7.7,
 }
+PAPER_FRACTIONS = sorted({f for (m, f) in PAPER_FID if m == "s3gan"})
 NAMES = {"biggan": "BIGGAN (100%)", "biggan-k": "BIGGAN-k", "single-label": "SINGLE LABEL",
          "random-label": "RANDOM LABEL", "clustering": "CLUSTERING", "s2gan": "S²GAN",
          "s2gan-co": "S²GAN-CO", "s3gan": "S³GAN", "s3gan-co": "S³GAN-CO"}
@@ -122,8 +123,12 @@ def fraction_curve(trials) -> bytes:
         axis.set_xlabel("labelled share of the train split (%)")
         axis.set_ylabel(f"{label} (ours)")
         axis.set_xscale("log")
+        ticks = [100 * f for f in PAPER_FRACTIONS]
+        axis.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        axis.minorticks_off()
     paper = sorted((f, v) for (m, f), v in PAPER_FID.items() if m == "s3gan" and v)
     twin = fid_axis.twinx()
+    twin.minorticks_off()
     twin.plot([100 * f for f, _ in paper], [v for _, v in paper], "s:", color="tab:red",
               label="S³GAN (paper, ImageNet)")
     twin.axhline(PAPER_FID[("biggan", None)], color="tab:red", linestyle=":", alpha=0.5)
