@@ -30,8 +30,8 @@ demo: $(VENV)/.installed $(DEMO_DATA)/manifest.json
 # The paper's Table 2 at laptop scale (docs/results.md): every method at 10% labels and S³GAN at
 # 2.5, 5 and 20%, equal G steps, PAPER_SEEDS GAN seeds each, on the demo's data; then each
 # sweep's report and the table beside the paper's numbers with the label-fraction curve. On 2
-# idle cores the methods sweep took 91 minutes per seed and the fractions add about 45 (one
-# F, its labels and one 9-minute trial each). A failed trial is recorded and the rest go on.
+# idle cores the methods sweep took 91 minutes per seed, the fractions 2.5 and 5% 29 minutes
+# (one F, its labels and one 9-minute trial each; 20% adds about 15). A failed trial is recorded and the rest go on.
 PAPER_SEEDS ?= 1
 PAPER_EXPERIMENT ?= examples/paper-table.yaml
 PAPER_RUNS ?= runs/paper-table
